@@ -1,0 +1,253 @@
+"""What every provider is, and the shared machinery: client, failure mapping, history folding."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+
+from ..sanitize import one_line
+from .errors import (
+    ConnectFailed,
+    CredentialsRejected,
+    HTTPError,
+    MissingCredentials,
+    ProviderError,
+    ProviderTimeout,
+    RateLimited,
+    ResponseTooLarge,
+    StreamBroken,
+)
+
+Messages = Sequence[Mapping[str, str]]  # [{"role": "user", "content": "..."}]
+
+MAX_REPLY_CHARS = 4_000_000  # a reply larger than this is a runaway server, not an answer
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """Everything an instance needs, resolved from config and environment."""
+
+    name: str
+    kind: str
+    base_url: str | None = None
+    api_key: str | None = None
+    api_key_env: str | None = None  # the variable a user would set, for messages
+    proxy: str | None = None
+    timeout: float = 60.0
+    models: tuple[str, ...] = ()
+    default_model: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)  # kind-specific extras
+
+    def __repr__(self) -> str:  # never print a key, even in a traceback or a log
+        key = "set" if self.api_key else "unset"
+        return f"ProviderSettings(name={self.name!r}, kind={self.kind!r}, api_key=<{key}>)"
+
+
+class Provider:
+    """Base class: subclasses declare what they are and implement ``_stream``."""
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    url: ClassVar[str]
+    default_base_url: ClassVar[str] = ""
+    working: ClassVar[bool] = True
+    needs_auth: ClassVar[bool] = False
+    supports_stream: ClassVar[bool] = True
+    supports_message_history: ClassVar[bool] = True
+    models: ClassVar[tuple[str, ...]] = ()
+    default_model: ClassVar[str] = ""
+    api_key_env: ClassVar[str | None] = None  # the standard environment variable for the key
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        self.settings = settings
+        self._client: httpx.AsyncClient | None = None
+
+    # -- what the instance is -------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def base_url(self) -> str:
+        return (self.settings.base_url or self.default_base_url).rstrip("/")
+
+    @property
+    def instance_models(self) -> tuple[str, ...]:
+        return self.settings.models or self.models
+
+    @property
+    def instance_default_model(self) -> str:
+        models = self.instance_models
+        return self.settings.default_model or self.default_model or (models[0] if models else "")
+
+    @property
+    def configured(self) -> bool:
+        """Can it be called without failing on a missing key?"""
+        return not self.needs_auth or bool(self.settings.api_key)
+
+    def key_hint(self) -> str:
+        """Where a key goes, for messages: the setting and the environment variable."""
+        env = self.settings.api_key_env or self.api_key_env
+        where = f"api_key in [providers.{self.name}] of config.toml"
+        return f"set {env} or {where}" if env else f"set {where}"
+
+    def require_key(self) -> str:
+        if not self.settings.api_key:
+            raise MissingCredentials(f"no API key: {self.key_hint()}", provider=self.name)
+        return self.settings.api_key
+
+    # -- HTTP -------------------------------------------------------------------------------
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """One client per instance, so connections are reused across exchanges."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                proxy=self.settings.proxy or None,
+                timeout=httpx.Timeout(self.settings.timeout),
+                follow_redirects=True,
+                headers={"User-Agent": "chatterm"},
+                trust_env=False,  # proxy comes from our settings only, never a surprise
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def check_response(self, response: httpx.Response) -> None:
+        """Turn a non-2xx answer into a typed failure (reading at most a short body)."""
+        if response.is_success:
+            return
+        body = await _read_excerpt(response)
+        status = response.status_code
+        if status in (401, 403):
+            raise CredentialsRejected(
+                f"the server refused the credentials (HTTP {status}): check the key; {self.key_hint()}",
+                provider=self.name,
+            )
+        if status == 429:
+            retry = parse_retry_after(response.headers.get("retry-after"))
+            wait = f"; retry after {retry:g} s" if retry is not None else "; wait and try again"
+            raise RateLimited(
+                f"rate limited (HTTP 429){wait}", retry_after=retry, provider=self.name
+            )
+        hint = {404: "check base_url and the model name"}.get(status, "the service had a problem")
+        detail = f": {body}" if body else ""
+        raise HTTPError(
+            f"HTTP {status} from {self.base_url} ({hint}){detail}",
+            status=status,
+            excerpt=body,
+            provider=self.name,
+        )
+
+    # -- the stream -------------------------------------------------------------------------
+    async def stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
+        """Reply text chunks for *messages*; every failure comes out as a ProviderError."""
+        model = model or self.instance_default_model
+        if not self.supports_message_history:
+            messages = fold_history(messages)
+        total = 0
+        try:
+            async for chunk in self._stream(model, messages):
+                if not chunk:
+                    continue
+                total += len(chunk)
+                if total > MAX_REPLY_CHARS:
+                    raise ResponseTooLarge(
+                        f"the reply passed {MAX_REPLY_CHARS // 1_000_000} MB and was stopped",
+                        provider=self.name,
+                    )
+                yield chunk
+        except ProviderError as err:
+            err.provider = err.provider or self.name
+            raise
+        except httpx.TimeoutException:
+            raise ProviderTimeout(
+                f"no answer from {self.base_url} within {self.settings.timeout:g} s "
+                "(request_timeout); try again or raise request_timeout",
+                provider=self.name,
+            ) from None
+        except httpx.ConnectError as err:
+            raise ConnectFailed(
+                f"cannot reach {self.base_url} ({_reason(err)}): check base_url, the network "
+                "or that the server is running",
+                provider=self.name,
+            ) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as err:
+            raise StreamBroken(
+                f"the connection to {self.base_url} was cut ({_reason(err)}); what arrived is kept",
+                provider=self.name,
+            ) from None
+        except (httpx.ProxyError, httpx.UnsupportedProtocol, httpx.InvalidURL) as err:
+            raise ConnectFailed(
+                f"cannot use {self.base_url} ({_reason(err)}): check base_url and proxy",
+                provider=self.name,
+            ) from None
+        except httpx.HTTPError as err:
+            raise StreamBroken(f"request failed: {_reason(err)}", provider=self.name) from None
+
+    async def _stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
+        raise NotImplementedError
+        yield ""  # pragma: no cover - makes this an async generator
+
+    async def list_models(self) -> list[str]:
+        """Models the service offers now; the static list when it has no endpoint or fails."""
+        return list(self.instance_models)
+
+
+def fold_history(messages: Messages) -> list[dict[str, str]]:
+    """One user message holding the whole conversation, for providers without history."""
+    if len(messages) <= 1:
+        return [dict(m) for m in messages]
+    lines = [f"{m['role']}: {m['content']}" for m in messages]
+    return [{"role": "user", "content": "\n".join(lines) + "\nassistant:"}]
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+async def _read_excerpt(response: httpx.Response, limit: int = 4096) -> str:
+    """A short, cleaned excerpt of an error body: HTML tags dropped, one line."""
+    import re
+
+    raw = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            raw += chunk
+            if len(raw) >= limit:
+                break
+    except httpx.HTTPError:
+        pass
+    text = raw[:limit].decode("utf-8", "replace")
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", text)
+    text = re.sub(r"<[^>]*>", " ", text)
+    return one_line(text, 160)
+
+
+def _reason(err: Exception) -> str:
+    """httpx's own words, cut short; they name hosts at most, never our headers."""
+    text = one_line(str(err), 100) or type(err).__name__
+    return text
+
+
+def env_key(name: str | None) -> str | None:
+    return os.environ.get(name) or None if name else None

@@ -62,6 +62,7 @@ class Provider:
     models: ClassVar[tuple[str, ...]] = ()
     default_model: ClassVar[str] = ""
     api_key_env: ClassVar[str | None] = None  # the standard environment variable for the key
+    accepts_any_model: ClassVar[bool] = False  # True where the service hosts open-ended models
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
@@ -128,7 +129,8 @@ class Provider:
         status = response.status_code
         if status in (401, 403):
             raise CredentialsRejected(
-                f"the server refused the credentials (HTTP {status}): check the key; {self.key_hint()}",
+                f"the server refused the credentials (HTTP {status}): "
+                f"check the key; {self.key_hint()}",
                 provider=self.name,
             )
         if status == 429:

@@ -64,7 +64,9 @@ def parse_json_line(line: str, what: str) -> Any:
     except ValueError:
         from ..sanitize import one_line
 
-        raise StreamBroken(f"the {what} stream sent a line that is not JSON: {one_line(line, 80)!r}") from None
+        raise StreamBroken(
+            f"the {what} stream sent a line that is not JSON: {one_line(line, 80)!r}"
+        ) from None
 
 
 async def iter_ndjson(lines: AsyncIterable[str], what: str) -> AsyncIterator[Any]:

@@ -1,0 +1,223 @@
+"""One exchange: prompt -> provider stream -> saved message. No Textual here.
+
+Both the app and ``chatterm ask`` drive this, so saving, fallback and cleaning of model
+text behave the same everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from . import providers as registry
+from .config import Config, ConfigError
+from .providers.base import Provider
+from .providers.errors import ProviderError, RateLimited, UnknownModel
+from .sanitize import StreamCleaner
+from .store import Message, Session, SessionStore
+
+SAVE_INTERVAL = 1.0  # seconds of reply text at risk if the process dies mid-stream
+RETRY_AFTER_LIMIT = 20.0  # wait for a 429 this short, once; a longer one is reported
+
+
+class Core:
+    """Configured provider instances (one HTTP client each) and the session store."""
+
+    def __init__(self, config: Config, store: SessionStore) -> None:
+        self.config = config
+        self.store = store
+        self._instances: dict[str, Provider] = {}
+
+    def provider(self, name: str) -> Provider:
+        if name not in self._instances:
+            self._instances[name] = registry.build(self.config.settings_for(name))
+        return self._instances[name]
+
+    def provider_names(self) -> list[str]:
+        return self.config.provider_names()
+
+    async def forget(self, name: str | None = None) -> None:
+        """Drop cached instances after settings change, so the next call uses the new ones."""
+        names = [name] if name else list(self._instances)
+        for n in names:
+            instance = self._instances.pop(n, None)
+            if instance is not None:
+                await instance.aclose()
+
+    async def aclose(self) -> None:
+        for instance in self._instances.values():
+            await instance.aclose()
+        self._instances.clear()
+
+    def default_choice(self) -> tuple[str, str]:
+        """(provider, model) from the config, without any network probe."""
+        name = self.config.default_provider or self._first_usable_offline()
+        model = self.config.default_model if name == self.config.default_provider else None
+        return name, model or self.provider(name).instance_default_model
+
+    def _first_usable_offline(self) -> str:
+        if self.provider("openai").configured:
+            return "openai"
+        return "echo"
+
+    async def probe_default(self) -> tuple[str, str]:
+        """Like default_choice, but a reachable local Ollama beats echo (a short probe)."""
+        name, model = self.default_choice()
+        if name == "echo" and not self.config.default_provider:
+            ollama = self.provider("ollama")
+            if await ollama.reachable(timeout=0.3):  # type: ignore[attr-defined]
+                return "ollama", ollama.instance_default_model
+        return name, model
+
+    def check_choice(self, provider: str, model: str) -> None:
+        """Usage errors before anything is sent: unknown provider, fixed-list model."""
+        if provider not in self.provider_names():
+            raise ConfigError(
+                f"unknown provider {provider!r}; known: {', '.join(self.provider_names())}"
+            )
+        instance = self.provider(provider)
+        models = instance.instance_models
+        if model and models and not instance.accepts_any_model and model not in models:
+            raise UnknownModel(
+                f"unknown model {model!r}; {provider} offers: {', '.join(models)}",
+                provider=provider,
+            )
+
+
+@dataclass
+class Notice:
+    """Something the user should see that is not reply text (fallback, waiting)."""
+
+    text: str
+
+
+class Exchange:
+    """Runs one prompt (or a regeneration) and saves as it goes.
+
+    Iterate ``chunks()`` for cleaned reply text. When it ends, ``reply`` holds the saved
+    message; a ProviderError propagates after the partial reply was saved as ``error``;
+    cancellation saves it as ``cancelled``.
+    """
+
+    def __init__(
+        self,
+        core: Core,
+        session: Session,
+        prompt: str | None,
+        *,
+        provider: str,
+        model: str,
+        clean: bool = True,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> None:
+        self.core = core
+        self.session = session
+        self.prompt = prompt
+        self.provider = provider
+        self.model = model
+        self.clean = clean
+        self.on_notice = on_notice or (lambda _text: None)
+        self.reply = Message(role="assistant", content="", provider=provider, model=model)
+        self.first_chunk_at: float | None = None
+        self.started_at = 0.0
+        self._parts: list[str] = []
+        self._last_save = 0.0
+
+    async def chunks(self) -> AsyncIterator[str]:
+        store = self.core.store
+        self.started_at = time.monotonic()
+        if self.prompt is not None:
+            store.append(self.session, Message(role="user", content=self.prompt))
+        history = self.session.history()
+        self.reply.status = "streaming"
+        store.append(self.session, self.reply)
+        self._last_save = time.monotonic()
+        try:
+            async for text in self._stream_with_fallback(history):
+                self._parts.append(text)
+                yield text
+                if time.monotonic() - self._last_save >= SAVE_INTERVAL:
+                    self._save("streaming")
+        except ProviderError as err:
+            self._save("error", str(err))
+            raise
+        except (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit):
+            self._save("cancelled")
+            raise
+        self._save("complete")
+
+    def _save(self, status: str, error: str = "") -> None:
+        self.reply.content = "".join(self._parts)
+        self.reply.status = status
+        self.reply.error = error
+        self.core.store.update_message(self.session, self.reply)
+        self._last_save = time.monotonic()
+
+    def _candidates(self) -> list[tuple[str, str]]:
+        chosen = [(self.provider, self.model)]
+        for name in self.core.config.fallback:
+            if name != self.provider:
+                chosen.append((name, self.core.provider(name).instance_default_model))
+        return chosen
+
+    async def _stream_with_fallback(self, history: list[dict[str, str]]) -> AsyncIterator[str]:
+        candidates = self._candidates()
+        for position, (name, model) in enumerate(candidates):
+            try:
+                async for text in self._stream_one(name, model, history):
+                    yield text
+                return
+            except ProviderError as err:
+                last = position == len(candidates) - 1
+                if self._parts or last:
+                    raise
+                self.on_notice(f"{err} — trying {candidates[position + 1][0]}")
+
+    async def _stream_one(
+        self, name: str, model: str, history: list[dict[str, str]]
+    ) -> AsyncIterator[str]:
+        instance = self.core.provider(name)
+        retried = False
+        while True:
+            cleaner = StreamCleaner() if self.clean else None
+            try:
+                async for chunk in instance.stream(model, history):
+                    text = cleaner.feed(chunk) if cleaner else chunk
+                    if not text:
+                        continue
+                    if self.first_chunk_at is None:
+                        self._answered_by(name, model)
+                    yield text
+                if cleaner and (tail := cleaner.flush()):
+                    yield tail
+                return
+            except RateLimited as err:
+                wait = err.retry_after
+                if self._parts or retried or wait is None or wait > RETRY_AFTER_LIMIT:
+                    raise
+                retried = True
+                await self._countdown(name, wait)
+
+    def _answered_by(self, name: str, model: str) -> None:
+        self.first_chunk_at = time.monotonic()
+        self.reply.provider, self.reply.model = name, model
+
+    async def _countdown(self, name: str, wait: float) -> None:
+        remaining = wait
+        while remaining > 0:
+            self.on_notice(f"{name}: rate limited; retrying in {remaining:.0f} s")
+            step = min(1.0, remaining)
+            await asyncio.sleep(step)
+            remaining -= step
+        self.on_notice(f"{name}: retrying now")
+
+
+def drop_last_reply(store: SessionStore, session: Session) -> str | None:
+    """For regenerate: remove the last assistant message; returns the prompt it answered."""
+    if session.messages and session.messages[-1].role == "assistant":
+        session.messages.pop()
+        store.save(session)
+    last_user = next((m for m in reversed(session.messages) if m.role == "user"), None)
+    return last_user.content if last_user else None

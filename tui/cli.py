@@ -1,0 +1,230 @@
+"""The one-shot commands: ``ask``, ``providers``, ``sessions``. They drive the same core
+as the app (``chat.Core`` / ``chat.Exchange``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from .config import Config, ConfigError, load, permissions_warning
+from .sanitize import clean, one_line
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _err(message: str) -> None:
+    print(f"chatterm: {one_line(message, 400)}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load(Path(args.config) if args.config else None)
+    except ConfigError as err:
+        _err(f"config error: {err}")
+        return EXIT_USAGE
+    if warning := permissions_warning(config.path):
+        _err(f"warning: {warning}")
+    handlers = {"ask": _ask, "providers": _providers, "sessions": _sessions}
+    handler = handlers.get(args.command or "", _app)
+    try:
+        return handler(args, config)
+    except BrokenPipeError:  # `chatterm ... | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def _store():  # -> SessionStore
+    from .store import SessionStore, default_root
+
+    return SessionStore(default_root())
+
+
+def _app(args: argparse.Namespace, config: Config) -> int:
+    try:
+        from .app import run_app
+    except ImportError:
+        print("chatterm: the full-screen app is not built yet; try `chatterm ask hello`")
+        return EXIT_OK
+    return run_app(args, config)
+
+
+# -- ask ------------------------------------------------------------------------------------
+
+
+def _ask(args: argparse.Namespace, config: Config) -> int:
+    if args.raw and sys.stdout.isatty():
+        _err("--raw writes control characters as received, so only to a file or a pipe")
+        return EXIT_USAGE
+    prompt = " ".join(args.prompt) if args.prompt else _read_stdin()
+    if not prompt.strip():
+        _err("nothing to ask: give a prompt as arguments or on stdin")
+        return EXIT_USAGE
+    try:
+        return asyncio.run(_ask_async(args, config, prompt))
+    except KeyboardInterrupt:
+        _err("cancelled; the partial reply was saved")
+        return EXIT_INTERRUPTED
+
+
+def _read_stdin() -> str:
+    if sys.stdin is None:
+        return ""
+    if sys.stdin.isatty():
+        print("Type your prompt, then Ctrl-D:", file=sys.stderr)
+    return sys.stdin.read()
+
+
+async def _ask_async(args: argparse.Namespace, config: Config, prompt: str) -> int:
+    from .chat import Core, Exchange
+    from .providers.errors import ProviderError
+    from .store import SessionError
+
+    core = Core(config, _store())
+    try:
+        try:
+            session, provider, model = await _choose_session(core, args)
+            core.check_choice(provider, model)
+        except (ConfigError, SessionError, ProviderError) as err:
+            _err(str(err))
+            return EXIT_USAGE
+        exchange = Exchange(
+            core,
+            session,
+            prompt,
+            provider=provider,
+            model=model,
+            clean=not args.raw,
+            on_notice=lambda text: _err(text),
+        )
+        out = sys.stdout
+        wrote_newline = True
+        try:
+            async for text in exchange.chunks():
+                out.write(text)
+                out.flush()
+                wrote_newline = text.endswith("\n")
+        except ProviderError as err:
+            _finish_line(out, wrote_newline)
+            _err(str(err))
+            return EXIT_USAGE if err.usage and not exchange.reply.content else EXIT_FAILED
+        _finish_line(out, wrote_newline)
+        return EXIT_OK
+    finally:
+        await core.aclose()
+
+
+def _finish_line(out: TextIO, wrote_newline: bool) -> None:
+    if not wrote_newline:
+        out.write("\n")
+        out.flush()
+
+
+async def _choose_session(core, args: argparse.Namespace):  # -> (Session, provider, model)
+    store = core.store
+    session_id = args.session or (store.latest() if args.cont else None)
+    if args.cont and session_id is None:
+        raise ConfigError("no saved conversation to continue; start one without -c")
+    if session_id:
+        session = store.load(session_id)
+        provider = args.provider or session.provider
+        same = provider == session.provider
+        model = args.model or (
+            session.model if same else core.provider(provider).instance_default_model
+        )
+    else:
+        provider, model = await core.probe_default() if not args.provider else (args.provider, "")
+        core.check_choice(provider, "")
+        model = args.model or model or core.provider(provider).instance_default_model
+        system = (
+            args.system if getattr(args, "system", None) is not None else core.config.system_prompt
+        )
+        session = store.new(provider, model, system or "")
+    if (session.provider, session.model) != (provider, model):
+        session.provider, session.model = provider, model
+    return session, provider, model
+
+
+# -- providers ------------------------------------------------------------------------------
+
+
+def _providers(args: argparse.Namespace, config: Config) -> int:
+    return asyncio.run(_providers_async(args, config))
+
+
+async def _providers_async(args: argparse.Namespace, config: Config) -> int:
+    from .chat import Core
+    from .store import SessionStore
+
+    core = Core(config, SessionStore(Path("/nonexistent")))  # no session is touched here
+    try:
+        for name in core.provider_names():
+            p = core.provider(name)
+            flags = provider_flags(p)
+            configured = "configured" if p.configured else "needs key: " + p.key_hint()
+            models = (
+                await p.list_models() if args.live and p.configured else list(p.instance_models)
+            )
+            print(f"{name}  ({p.label}, kind {p.kind})")
+            print(f"  url:     {p.base_url or p.url or '-'}")
+            print(f"  status:  {configured}{'; ' + ', '.join(flags) if flags else ''}")
+            shown = ", ".join(clean(m) for m in models)
+            print(f"  models:  {shown}  (default {clean(p.instance_default_model)})")
+    finally:
+        await core.aclose()
+    return EXIT_OK
+
+
+def provider_flags(p) -> list[str]:  # p: Provider
+    flags = []
+    if p.needs_auth:
+        flags.append("needs key")
+    if not p.working:
+        flags.append("not working")
+    if not p.supports_stream:
+        flags.append("no streaming")
+    if not p.supports_message_history:
+        flags.append("no history")
+    return flags
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+def _sessions(args: argparse.Namespace, config: Config) -> int:
+    from .store import SessionError, export_json, export_markdown
+
+    store = _store()
+    try:
+        if args.action == "list":
+            return _list_sessions(store)
+        if args.action == "rm":
+            where = store.delete(args.id)
+            print(f"moved {args.id} to {where}")
+            return EXIT_OK
+        session = store.load(args.id)
+    except SessionError as err:
+        _err(str(err))
+        return EXIT_USAGE
+    if args.action == "export" and args.format == "json":
+        print(export_json(session))
+    else:
+        print(export_markdown(session), end="")
+    return EXIT_OK
+
+
+def _list_sessions(store) -> int:
+    summaries = store.list()
+    for problem in store.problems:
+        _err(problem)
+    if not summaries:
+        print("no saved conversations yet")
+        return EXIT_OK
+    print(f"{'ID':<22} {'UPDATED':<16} {'MSGS':>4}  {'MODEL':<28} TITLE")
+    for s in summaries:
+        when = s.updated.astimezone().strftime("%Y-%m-%d %H:%M")
+        model = one_line(f"{s.provider}/{s.model}", 28)
+        print(f"{s.id:<22} {when:<16} {s.count:>4}  {model:<28} {one_line(s.title, 60)}")
+    return EXIT_OK

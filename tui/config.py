@@ -1,0 +1,270 @@
+"""config.toml: load, validate, save. No Textual here.
+
+Unknown keys are kept, so a newer chatterm's settings survive an older one's save.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .providers import KINDS
+from .providers.base import ProviderSettings
+
+HEADER = "# Written by chatterm. Edit freely: a hand-edited file is kept as config.toml.bak\n"
+DEFAULT_TIMEOUT = 60.0
+BUILTIN = ("echo", "openai", "ollama", "raycast", "voigpt")
+_PROVIDER_KEYS = {"kind", "base_url", "api_key", "api_key_env", "proxy", "models", "default_model"}
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message names the file and the key."""
+
+
+@dataclass
+class ProviderConfig:
+    name: str
+    kind: str
+    base_url: str | None = None
+    api_key: str | None = None
+    api_key_env: str | None = None
+    proxy: str | None = None
+    models: tuple[str, ...] = ()
+    default_model: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # other keys, e.g. access_token
+
+    def __repr__(self) -> str:
+        return f"ProviderConfig(name={self.name!r}, kind={self.kind!r})"
+
+
+@dataclass
+class Config:
+    path: Path
+    default_provider: str | None = None
+    default_model: str | None = None
+    request_timeout: float = DEFAULT_TIMEOUT
+    fallback: list[str] = field(default_factory=list)
+    theme: str | None = None
+    system_prompt: str = ""
+    providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    document: dict[str, Any] = field(default_factory=dict)  # the file as read, unknown keys too
+    error: str | None = None  # set when the file was unusable and defaults are in force
+
+    def provider_names(self) -> list[str]:
+        """Built-in providers first, then the user's own instances."""
+        return list(BUILTIN) + [n for n in self.providers if n not in BUILTIN]
+
+    def provider_config(self, name: str) -> ProviderConfig:
+        if name in self.providers:
+            return self.providers[name]
+        if name in BUILTIN:
+            return ProviderConfig(name=name, kind=name)
+        known = ", ".join(self.provider_names())
+        raise ConfigError(f"unknown provider {name!r}; known: {known}")
+
+    def settings_for(self, name: str) -> ProviderSettings:
+        """Resolve one provider's settings; environment variables for keys beat the file."""
+        pc = self.provider_config(name)
+        env_name = pc.api_key_env or (_kind_env(pc.kind) if name == pc.kind else None)
+        api_key = (os.environ.get(env_name) if env_name else None) or pc.api_key
+        return ProviderSettings(
+            name=name,
+            kind=pc.kind,
+            base_url=pc.base_url,
+            api_key=api_key or None,
+            api_key_env=env_name,
+            proxy=pc.proxy,
+            timeout=self.request_timeout,
+            models=pc.models,
+            default_model=pc.default_model,
+            options=dict(pc.options),
+        )
+
+
+def _kind_env(kind: str) -> str | None:
+    from .providers import provider_class
+
+    return provider_class(kind).api_key_env
+
+
+def default_path() -> Path:
+    from .paths import config_path
+
+    return config_path()
+
+
+def load(path: Path | None = None) -> Config:
+    """Read and validate the config; a missing file means defaults. Raises ConfigError."""
+    path = path or default_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Config(path=path)
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read ({err.strerror})") from None
+    try:
+        document = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    return _parse(path, document)
+
+
+def load_or_defaults(path: Path | None = None) -> Config:
+    """For the app: a broken file opens with defaults and the error shown, never a crash."""
+    try:
+        return load(path)
+    except ConfigError as err:
+        return Config(path=path or default_path(), error=str(err))
+
+
+def _parse(path: Path, doc: dict[str, Any]) -> Config:
+    get = _Getter(path, doc, "")
+    config = Config(
+        path=path,
+        default_provider=get.str("default_provider"),
+        default_model=get.str("default_model"),
+        request_timeout=get.number("request_timeout", DEFAULT_TIMEOUT),
+        fallback=get.str_list("fallback"),
+        theme=get.str("theme"),
+        system_prompt=get.str("system_prompt") or "",
+        document=doc,
+    )
+    tables = doc.get("providers", {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{path}: [providers] must be a table")
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: providers.{name} must be a table")
+        config.providers[name] = _parse_provider(path, name, table)
+    for name in [config.default_provider, *config.fallback]:
+        if name and name not in config.provider_names():
+            where = "default_provider or fallback"
+            raise ConfigError(f"{path}: unknown provider {name!r} (in {where})")
+    return config
+
+
+def _parse_provider(path: Path, name: str, table: dict[str, Any]) -> ProviderConfig:
+    get = _Getter(path, table, f"providers.{name}.")
+    kind = get.str("kind") or name
+    if kind not in KINDS:
+        raise ConfigError(
+            f"{path}: providers.{name}.kind = {kind!r} is not a provider kind "
+            f"(one of {', '.join(KINDS)})"
+        )
+    return ProviderConfig(
+        name=name,
+        kind=kind,
+        base_url=get.str("base_url"),
+        api_key=get.str("api_key"),
+        api_key_env=get.str("api_key_env"),
+        proxy=get.str("proxy"),
+        models=tuple(get.str_list("models")),
+        default_model=get.str("default_model"),
+        options={k: v for k, v in table.items() if k not in _PROVIDER_KEYS},
+    )
+
+
+class _Getter:
+    """Typed reads that name the file and the full key on a wrong type."""
+
+    def __init__(self, path: Path, table: dict[str, Any], prefix: str) -> None:
+        self.path, self.table, self.prefix = path, table, prefix
+
+    def _fail(self, key: str, what: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {self.prefix}{key} must be {what}")
+
+    def str(self, key: str) -> str | None:
+        value = self.table.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self._fail(key, "a string")
+        return value or None
+
+    def number(self, key: str, default: float) -> float:
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self._fail(key, "a positive number of seconds")
+        return float(value)
+
+    def str_list(self, key: str) -> list[str]:
+        value = self.table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._fail(key, "a list of strings")
+        return list(value)
+
+
+# -- saving ---------------------------------------------------------------------------------
+
+
+def to_document(config: Config) -> dict[str, Any]:
+    """The file's content: what was read, with the known keys set from *config*."""
+    doc = dict(config.document)
+    top = {
+        "default_provider": config.default_provider,
+        "default_model": config.default_model,
+        "request_timeout": config.request_timeout,
+        "fallback": config.fallback,
+        "theme": config.theme,
+        "system_prompt": config.system_prompt,
+    }
+    for key, value in top.items():
+        if value in (None, "", []) or (key == "request_timeout" and value == DEFAULT_TIMEOUT):
+            doc.pop(key, None)
+        else:
+            doc[key] = value
+    providers = {}
+    for name, pc in config.providers.items():
+        table = dict(pc.options)
+        for key in ("kind", "base_url", "api_key", "api_key_env", "proxy", "default_model"):
+            value = getattr(pc, key)
+            if value and not (key == "kind" and value == name):
+                table[key] = value
+        if pc.models:
+            table["models"] = list(pc.models)
+        providers[name] = table
+    if providers:
+        doc["providers"] = providers
+    else:
+        doc.pop("providers", None)
+    return doc
+
+
+def save(config: Config) -> None:
+    """Write atomically with mode 0600; keep a hand-edited file as config.toml.bak first."""
+    import tomli_w
+
+    path = config.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        old = path.read_text("utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        old = None
+    if old is not None and not old.startswith(HEADER):
+        backup = path.with_name(path.name + ".bak")
+        backup.write_text(old, "utf-8")
+        os.chmod(backup, 0o600)
+    text = HEADER + tomli_w.dumps(to_document(config))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    config.document = to_document(config)
+    config.error = None
+
+
+def permissions_warning(path: Path) -> str | None:
+    """A warning when a config holding keys can be read by others."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO) and "api_key" in text.replace("api_key_env", ""):
+        return f"{path} holds API keys and others can read it: run  chmod 600 {path}"
+    return None

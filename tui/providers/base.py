@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -97,6 +99,10 @@ class Provider:
         where = f"api_key in [providers.{self.name}] of config.toml"
         return f"set {env} or {where}" if env else f"set {where}"
 
+    def redact(self, text: str) -> str:
+        """Servers sometimes echo the key back in an error body; never let it reach a message."""
+        return _redact(text, self.settings.api_key)
+
     def require_key(self) -> str:
         if not self.settings.api_key:
             raise MissingCredentials(f"no API key: {self.key_hint()}", provider=self.name)
@@ -125,7 +131,7 @@ class Provider:
         """Turn a non-2xx answer into a typed failure (reading at most a short body)."""
         if response.is_success:
             return
-        body = await _read_excerpt(response)
+        body = await _read_excerpt(response, secret=self.settings.api_key)
         status = response.status_code
         if status in (401, 403):
             raise CredentialsRejected(
@@ -227,10 +233,11 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
-async def _read_excerpt(response: httpx.Response, limit: int = 4096) -> str:
-    """A short, cleaned excerpt of an error body: HTML tags dropped, one line."""
-    import re
-
+async def _read_excerpt(
+    response: httpx.Response, limit: int = 4096, secret: str | None = None
+) -> str:
+    """A short, cleaned excerpt of an error body: a JSON error's message, or the text with
+    HTML tags dropped; one line, with *secret* masked before anything is cut short."""
     raw = b""
     try:
         async for chunk in response.aiter_bytes():
@@ -239,10 +246,51 @@ async def _read_excerpt(response: httpx.Response, limit: int = 4096) -> str:
                 break
     except httpx.HTTPError:
         pass
-    text = raw[:limit].decode("utf-8", "replace")
+    text = _redact(raw[:limit].decode("utf-8", "replace"), secret)
+    return one_line(json_error_message(text) or _strip_tags(text), 160)
+
+
+def json_error_message(text: str) -> str | None:
+    """The message of a JSON error body, or None when *text* is not one."""
+    try:
+        return error_message(json.loads(text))
+    except ValueError:
+        return None
+
+
+def error_message(data: Any) -> str | None:
+    """The message of the usual error objects: {"error": {"message": ...}}, {"error": "..."},
+    {"message": ...}, {"detail": ...}; None for anything else."""
+    if not isinstance(data, dict):
+        return None
+    error = data.get("error")
+    if isinstance(error, dict):
+        error = error.get("message")
+    for value in (error, data.get("message"), data.get("detail")):
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+async def read_limited(response: httpx.Response, limit: int, what: str) -> bytes:
+    """The whole body of a non-streamed answer, refusing to hold more than *limit* bytes."""
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) > limit:
+            raise ResponseTooLarge(f"the {what} answer passed {limit // 1024} KiB and was stopped")
+    return bytes(data)
+
+
+def _strip_tags(text: str) -> str:
     text = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", text)
-    text = re.sub(r"<[^>]*>", " ", text)
-    return one_line(text, 160)
+    return re.sub(r"<[^>]*>", " ", text)
+
+
+def _redact(text: str, secret: str | None) -> str:
+    if secret and len(secret) >= 4 and secret in text:
+        return text.replace(secret, "[redacted]")
+    return text
 
 
 def _reason(err: Exception) -> str:

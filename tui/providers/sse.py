@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from typing import Any
 
 from .errors import ResponseTooLarge, StreamBroken
@@ -17,24 +17,63 @@ MAX_LINE = 1 << 20  # 1 MiB: far above any real SSE or NDJSON line
 
 
 async def iter_lines(chunks: AsyncIterable[bytes], max_line: int = MAX_LINE) -> AsyncIterator[str]:
-    """Split a byte stream into text lines (LF, CRLF or CR endings), whatever the chunking."""
+    """Split a byte stream into text lines (LF, CRLF or CR endings), whatever the chunking.
+
+    Raises ResponseTooLarge as soon as one line passes *max_line* characters, complete or not.
+    """
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    buffer = ""
+    splitter = _LineSplitter(max_line)
     async for chunk in chunks:
-        buffer += decoder.decode(chunk)
-        # A CR at the very end may be the first half of CRLF: wait for the next chunk.
-        cut = len(buffer) - 1 if buffer.endswith("\r") else len(buffer)
-        lines = buffer[:cut].replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        buffer = lines.pop() + buffer[cut:]
-        for line in lines:
+        for line in splitter.feed(decoder.decode(chunk)):
             yield line
-        if len(buffer) > max_line:
-            raise ResponseTooLarge(f"a line of the reply is longer than {max_line} bytes")
-    buffer += decoder.decode(b"", final=True)
-    if buffer.endswith("\r"):
-        buffer = buffer[:-1]
-    if buffer:
-        yield buffer
+    for line in splitter.feed(decoder.decode(b"", final=True)):
+        yield line
+    for line in splitter.finish():
+        yield line
+
+
+class _LineSplitter:
+    """The state between chunks: the unfinished line, kept as pieces so a long line
+    arriving in many small chunks costs linear time, and a CR that may start a CRLF."""
+
+    def __init__(self, max_line: int) -> None:
+        self.max_line = max_line
+        self.pieces: list[str] = []
+        self.size = 0
+        self.held_cr = False
+
+    def feed(self, text: str) -> Iterator[str]:
+        if self.held_cr:
+            text, self.held_cr = "\r" + text, False
+        if text.endswith("\r"):  # maybe the first half of a CRLF: decide with the next text
+            text, self.held_cr = text[:-1], True
+        if "\n" not in text and "\r" not in text:
+            self._keep(text)
+            return
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        lines[0] = "".join(self.pieces) + lines[0]
+        self.pieces, self.size = [], 0
+        for line in lines[:-1]:
+            self._check(len(line))
+            yield line
+        self._keep(lines[-1])
+
+    def finish(self) -> list[str]:
+        """The last line: yielded if it has text, or if a final CR ended it."""
+        last = "".join(self.pieces)
+        return [last] if last or self.held_cr else []
+
+    def _keep(self, text: str) -> None:
+        if text:
+            self.pieces.append(text)
+            self.size += len(text)
+            self._check(self.size)
+
+    def _check(self, size: int) -> None:
+        if size > self.max_line:
+            raise ResponseTooLarge(
+                f"a line of the reply passed {self.max_line} characters and was stopped"
+            )
 
 
 async def iter_sse_data(lines: AsyncIterable[str]) -> AsyncIterator[str]:

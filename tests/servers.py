@@ -1,0 +1,1016 @@
+"""Loopback HTTP servers that speak each provider's wire format byte for byte.
+
+The HTTP/1.1 is written by hand so every fault is exact: streams use chunked transfer
+encoding (a cut mid-stream is a really incomplete chunked body), JSON uses Content-Length.
+Each server runs in background threads, so the same server serves async tests in-process
+and a ``chatterm`` subprocess alike. They bind 127.0.0.1 only; the proxy forwards to
+loopback targets only, so nothing here can reach the internet.
+
+In tests::
+
+    with OpenAIServer(reply="Hello there", api_key="sk-test-SECRET123") as server:
+        settings = ProviderSettings(name="openai", kind="openai", base_url=server.base_url, ...)
+        ...
+        assert server.requests[-1].json["model"] == "gpt-4o-mini"
+
+Servers and their endpoints (``server.base_url`` is what goes in ProviderSettings.base_url):
+
+- ``OpenAIServer``: POST .../chat/completions (SSE, ``data: [DONE]``), GET .../models.
+  ``base_url`` ends in /v1, like the real one.
+- ``OllamaServer``: POST /api/chat (NDJSON), GET /api/tags.
+- ``RaycastServer``: POST /api/v1/ai/chat_completions (SSE ``data: {"text": ...}``).
+- ``VoiGptServer``: GET / (sets the csrftoken cookie), POST /generate_response/ (JSON);
+  the POST needs cookie == X-CSRFToken == a token it issued, else a Django 403 page.
+- ``ForwardProxy``: a plain-HTTP forward proxy; records each absolute-form request line.
+
+Constructor keywords (all servers): ``reply`` (str, or a list of exact chunks), ``chunks``
+(split the reply into N near-equal pieces; default: one piece per word), ``delay`` (seconds
+between chunks), ``mode``, ``aux_mode``, ``api_key`` (when set, a request without
+``Authorization: Bearer <api_key>`` gets 401), ``stall`` (seconds, default 3),
+``retry_after`` (the 429's Retry-After value), ``models`` (for the model lists),
+``host``, ``port`` (0: an ephemeral port).
+
+Modes: ``server.mode`` is how the chat endpoint answers every request; ``server.script(...)``
+queues modes (or ``Raw`` byte strings) for the next chat requests, one each, before
+falling back to ``mode``. ``server.aux_mode`` is how the secondary endpoint answers
+(GET /models, GET /api/tags, VoiGpt's GET /).
+
+    normal       the reply, streamed as the real service does
+    401 403 404  the service's own error body (404 on Ollama: "model ... not found")
+    429          with ``Retry-After: <retry_after>``
+    500          an HTML page ``<html><head><title>500 Internal Server Error</title>...``
+    drop         close the connection without answering
+    cut          send half the chunks, then close without the terminating chunk
+    not_json     after the first chunk, a line that is not JSON
+    stall        send the headers and first chunk, then wait ``stall`` seconds
+    wrong_shape  valid JSON without the fields the protocol promises
+    empty        a well-formed reply with no text
+    huge_line    after the first chunk, one line longer than 1 MiB
+    error_event  an error object inside the 200 stream (VoiGpt: an {"error": ...} body)
+    rotate_token VoiGpt: forget every issued token and answer 403, as a rotation would
+    no_cookie    VoiGpt aux_mode: the home page sets no csrftoken cookie
+
+Client-side helpers: ``drain(provider, messages, model)`` runs one exchange and returns
+a ``Drained`` (``.chunks``, ``.text``, ``.error``); ``free_port()`` is a port nothing
+listens on. Fixtures in tests/conftest.py: ``openai_server``, ``ollama_server``,
+``raycast_server``, ``voigpt_server``, ``forward_proxy``, ``make_provider``.
+
+Recorded requests: ``server.requests`` is a list of ``Request`` (method, target, path,
+query, headers with lower-case names, body bytes; ``.json``, ``.bearer``, ``.cookies``).
+The proxy also keeps ``proxy.request_lines`` ("GET http://127.0.0.1:PORT/ HTTP/1.1").
+
+From a shell (benchmarks, manual trials)::
+
+    python -m tests.servers KIND [--host 127.0.0.1] [--port 8765] [--reply TEXT]
+        [--reply-file FILE] [--chunks N] [--delay SECONDS] [--mode MODE]
+        [--aux-mode MODE] [--api-key KEY] [--stall SECONDS] [--models a,b,c]
+
+KIND is openai, ollama, raycast, voigpt or proxy. It prints the base URL on the first
+line of stdout, then serves until interrupted (Ctrl-C or SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import email.utils
+import http
+import ipaddress
+import itertools
+import json
+import re
+import secrets
+import selectors
+import signal
+import socket
+import string
+import sys
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+DEFAULT_REPLY = "Hello from the loopback server. Streaming works."
+HUGE_LINE = (1 << 20) + 4096  # just past the client's 1 MiB line bound
+MAX_STALL = 3.0  # a stall never outlives a test by more than this
+COMMON_MODES = frozenset(
+    {"normal", "401", "403", "404", "429", "500", "drop", "cut", "not_json", "stall"}
+    | {"wrong_shape", "empty", "huge_line", "error_event"}
+)
+_LINE_LIMIT = 65536
+# (method, path test, "chat" or "aux", handler(exchange, mode))
+Route = tuple[str, Callable[[str], bool], str, Callable[["Exchange", str], None]]
+
+
+# -- what was asked ---------------------------------------------------------------------------
+@dataclass
+class Request:
+    method: str
+    target: str  # as on the request line: origin form, or absolute form through a proxy
+    version: str
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
+    body: bytes = b""
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path or "/"
+
+    @property
+    def query(self) -> str:
+        return urlsplit(self.target).query
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+    @property
+    def bearer(self) -> str | None:
+        scheme, _, token = self.headers.get("authorization", "").partition(" ")
+        return token if scheme.lower() == "bearer" else None
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        jar: dict[str, str] = {}
+        for part in self.headers.get("cookie", "").split(";"):
+            name, sep, value = part.strip().partition("=")
+            if sep:
+                jar[name] = value
+        return jar
+
+    @property
+    def request_line(self) -> str:
+        return f"{self.method} {self.target} {self.version}"
+
+
+@dataclass(frozen=True)
+class Raw:
+    """Exact bytes to write as the whole answer to one request (then close, by default)."""
+
+    data: bytes
+    close: bool = True
+
+
+class BadRequest(Exception):
+    pass
+
+
+def read_request(rfile: Any) -> Request | None:
+    """One HTTP/1.1 request from a buffered socket file; None when the client closed."""
+    line = rfile.readline(_LINE_LIMIT)
+    while line in (b"\r\n", b"\n"):  # tolerated before a request line (RFC 9112 2.2)
+        line = rfile.readline(_LINE_LIMIT)
+    if not line:
+        return None
+    try:
+        method, target, version = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
+    except ValueError:
+        raise BadRequest("malformed request line") from None
+    headers: dict[str, str] = {}
+    while True:
+        raw = rfile.readline(_LINE_LIMIT)
+        if raw in (b"\r\n", b"\n", b""):
+            break
+        name, sep, value = raw.decode("latin-1").partition(":")
+        if not sep:
+            raise BadRequest("malformed header line")
+        key = name.strip().lower()
+        headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
+    return Request(method, target, version, headers, _read_body(rfile, headers))
+
+
+def _read_body(rfile: Any, headers: dict[str, str]) -> bytes:
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = bytearray()
+        while True:
+            size = int(rfile.readline(_LINE_LIMIT).split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while rfile.readline(_LINE_LIMIT) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return bytes(body)
+            body += rfile.read(size)
+            rfile.readline(_LINE_LIMIT)
+    length = int(headers.get("content-length", "0") or "0")
+    return rfile.read(length) if length else b""
+
+
+# -- how it is answered -----------------------------------------------------------------------
+class Exchange:
+    """One request on one connection, and the means to answer it byte for byte."""
+
+    def __init__(self, server: LoopbackServer, sock: socket.socket, request: Request) -> None:
+        self.server = server
+        self.sock = sock
+        self.request = request
+        self.closed = False
+        wants_close = "close" in request.headers.get("connection", "").lower()
+        self.keep_alive = request.version == "HTTP/1.1" and not wants_close
+
+    def send(self, data: bytes) -> None:
+        """Write bytes now (OSError when the client has gone: the handler just stops)."""
+        if data:
+            self.sock.sendall(data)
+
+    def head(
+        self,
+        status: int,
+        headers: Iterable[tuple[str, str]] = (),
+        *,
+        length: int | None = None,
+        chunked: bool = False,
+    ) -> None:
+        reason = http.HTTPStatus(status).phrase
+        lines = [f"HTTP/1.1 {status} {reason}", f"Date: {email.utils.formatdate(usegmt=True)}"]
+        lines += [f"{name}: {value}" for name, value in headers]
+        if chunked:
+            lines.append("Transfer-Encoding: chunked")
+        elif length is not None:
+            lines.append(f"Content-Length: {length}")
+        if not self.keep_alive:
+            lines.append("Connection: close")
+        self.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+
+    def chunk(self, data: bytes) -> None:
+        if data:  # an empty chunk would end the body
+            self.send(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def end_chunks(self) -> None:
+        self.send(b"0\r\n\r\n")
+
+    def body(
+        self, status: int, content_type: str, data: bytes, headers: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        self.head(status, [("Content-Type", content_type), *headers], length=len(data))
+        self.send(data)
+
+    def json(self, status: int, obj: Any, headers: Iterable[tuple[str, str]] = ()) -> None:
+        self.body(status, "application/json", dumps(obj), headers)
+
+    def pause(self, seconds: float) -> None:
+        """Sleep, but wake at once when the server closes (so shutdown never waits)."""
+        if seconds > 0:
+            self.server.stopping.wait(seconds)
+
+    def cut(self) -> None:
+        """Close the connection now, mid-answer if it is one."""
+        self.closed = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+
+
+@dataclass
+class Frames:
+    """A streamed answer: what comes before, per piece and after, and the faulty lines."""
+
+    opening: list[bytes]
+    content: list[bytes]
+    closing: list[bytes]
+    wrong: list[bytes]  # content in the wrong shape
+    bad: bytes  # a line that is not JSON
+    error: bytes  # an error object inside the stream
+    huge: bytes  # one line past the client's bound
+    content_type: str = "text/event-stream; charset=utf-8"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+# -- the server -------------------------------------------------------------------------------
+class LoopbackServer:
+    """Base: threads, connections, request recording, modes. Subclasses add routes."""
+
+    kind: ClassVar[str] = "base"
+    modes: ClassVar[frozenset[str]] = COMMON_MODES
+    aux_modes: ClassVar[frozenset[str]] = COMMON_MODES
+    base_path: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        *,
+        reply: str | Sequence[str] = DEFAULT_REPLY,
+        chunks: int | None = None,
+        delay: float = 0.0,
+        mode: str = "normal",
+        aux_mode: str = "normal",
+        api_key: str | None = None,
+        stall: float = MAX_STALL,
+        retry_after: str = "7",
+        models: Sequence[str] = (),
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.reply = reply
+        self.chunks = chunks
+        self.delay = delay
+        self.mode = mode
+        self.aux_mode = aux_mode
+        self.api_key = api_key
+        self.stall = min(stall, MAX_STALL)
+        self.retry_after = retry_after
+        self.models = list(models) or list(self.default_models())
+        self.huge_size = HUGE_LINE
+        self.requests: list[Request] = []
+        self.stopping = threading.Event()
+        self._script: collections.deque[str | Raw] = collections.deque()
+        self._lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+        self._socks: set[socket.socket] = set()
+        self._listener = socket.create_server((host, port))
+        self.host, self.port = self._listener.getsockname()[:2]
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._acceptor: threading.Thread | None = None
+
+    # -- life -------------------------------------------------------------------------------
+    def start(self) -> LoopbackServer:
+        self._acceptor = threading.Thread(
+            target=self._accept_loop, name=f"{self.kind}-accept", daemon=True
+        )
+        self._acceptor.start()
+        return self
+
+    def close(self) -> None:
+        """Stop accepting, cut every open connection, and join every thread."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+        if self._acceptor is not None:
+            self._acceptor.join(5)
+        self._listener.close()
+        with self._lock:
+            socks, threads = list(self._socks), list(self._threads)
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in threads:
+            thread.join(5)
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.url + self.base_path
+
+    @property
+    def alive_threads(self) -> int:
+        with self._lock:
+            return sum(t.is_alive() for t in self._threads) + bool(
+                self._acceptor and self._acceptor.is_alive()
+            )
+
+    # -- scripting --------------------------------------------------------------------------
+    def script(self, *steps: str | Raw) -> None:
+        """Answer the next chat requests with these modes (or raw bytes), one each."""
+        for step in steps:
+            if isinstance(step, str) and step not in self.modes:
+                raise ValueError(f"{self.kind} has no mode {step!r}; modes: {sorted(self.modes)}")
+        with self._lock:
+            self._script.extend(steps)
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:  # a typo fails here, not later in a server thread
+        if value not in self.modes:
+            raise ValueError(f"{self.kind} has no mode {value!r}; modes: {sorted(self.modes)}")
+        self._mode = value
+
+    @property
+    def aux_mode(self) -> str:
+        return self._aux_mode
+
+    @aux_mode.setter
+    def aux_mode(self, value: str) -> None:
+        if value not in self.aux_modes:
+            raise ValueError(f"{self.kind} has no aux_mode {value!r}")
+        self._aux_mode = value
+
+    def next_mode(self) -> str | Raw:
+        with self._lock:
+            if self._script:
+                return self._script.popleft()
+        return self.mode
+
+    def pieces(self) -> list[str]:
+        if not isinstance(self.reply, str):
+            return list(self.reply)
+        if self.chunks is None:
+            return re.findall(r"\s*\S+\s*|\s+", self.reply)
+        return split_even(self.reply, self.chunks)
+
+    def default_models(self) -> Sequence[str]:
+        return ()
+
+    # -- routing (subclasses) -----------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        return []
+
+    def needs_key(self, request: Request) -> bool:
+        return self.api_key is not None and request.bearer != self.api_key
+
+    def handle(self, ex: Exchange) -> None:
+        request = ex.request
+        for method, matches, role, handler in self.routes():
+            if request.method == method and matches(request.path):
+                if self.needs_key(request):
+                    self.error(ex, 401)
+                    return
+                mode = self.next_mode() if role == "chat" else self.aux_mode
+                if isinstance(mode, Raw):
+                    ex.send(mode.data)
+                    if mode.close:
+                        ex.cut()
+                elif not self.fault(ex, mode):
+                    handler(ex, mode)
+                return
+        self.not_found(ex)
+
+    def fault(self, ex: Exchange, mode: str) -> bool:
+        """The answers that look the same on every endpoint; True when one was sent."""
+        if mode == "drop":
+            ex.cut()
+        elif mode in ("401", "403", "404", "429", "500"):
+            self.error(ex, int(mode))
+        else:
+            return False
+        return True
+
+    def error(self, ex: Exchange, status: int) -> None:
+        """The service's own error answer; the HTML page is what a front proxy sends."""
+        headers = [("Retry-After", self.retry_after)] if status == 429 else []
+        if status >= 500:
+            ex.body(status, "text/html", error_page(status), headers)
+        else:
+            ex.json(status, {"error": {"message": http.HTTPStatus(status).phrase}}, headers)
+
+    def not_found(self, ex: Exchange) -> None:
+        ex.body(404, "text/plain; charset=utf-8", b"404 page not found")
+
+    # -- answering helpers ------------------------------------------------------------------
+    def send_stream(self, ex: Exchange, mode: str, frames: Frames) -> None:
+        """A chunked stream, one frame per chunk, with the mode's fault woven in."""
+        content = {"wrong_shape": frames.wrong, "empty": []}.get(mode, frames.content)
+        ex.head(200, [("Content-Type", frames.content_type), *frames.headers], chunked=True)
+        for frame in frames.opening:
+            ex.chunk(frame)
+        cut_after = max(1, len(content) // 2)
+        for index, frame in enumerate(content):
+            if index:
+                ex.pause(self.delay)
+            ex.chunk(frame)
+            if index == 0 and self._after_first(ex, mode, frames):
+                return
+            if mode == "cut" and index + 1 >= cut_after:
+                ex.cut()  # no terminating chunk: an incomplete chunked body
+                return
+        for frame in frames.closing:
+            ex.chunk(frame)
+        ex.end_chunks()
+
+    def _after_first(self, ex: Exchange, mode: str, frames: Frames) -> bool:
+        """Faults that follow the first chunk; True when the stream ends there."""
+        if mode == "stall":
+            ex.pause(self.stall)
+        elif mode == "not_json":
+            ex.chunk(frames.bad)
+        elif mode == "huge_line":
+            ex.chunk(frames.huge)
+        elif mode == "error_event":
+            ex.chunk(frames.error)
+            ex.end_chunks()
+            return True
+        return False
+
+    def send_whole(
+        self,
+        ex: Exchange,
+        mode: str,
+        content_type: str,
+        data: bytes,
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """A Content-Length answer; stall waits between head and body, cut sends half."""
+        ex.head(200, [("Content-Type", content_type), *headers], length=len(data))
+        if mode == "stall":
+            ex.pause(self.stall)
+        if mode == "cut":
+            ex.send(data[: len(data) // 2])
+            ex.cut()
+            return
+        ex.send(data)
+
+    # -- threads ----------------------------------------------------------------------------
+    def _accept_loop(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._listener, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self.stopping.is_set():
+                for key, _ in selector.select():
+                    if key.fileobj is self._wake_r or self.stopping.is_set():
+                        return
+                    try:
+                        sock, _addr = self._listener.accept()
+                    except OSError:
+                        continue
+                    self._spawn(sock)
+
+    def _spawn(self, sock: socket.socket) -> None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # each chunk goes now
+        thread = threading.Thread(
+            target=self._serve_connection, args=(sock,), name=f"{self.kind}-conn", daemon=True
+        )
+        with self._lock:
+            self._threads.add(thread)
+            self._socks.add(sock)
+        thread.start()
+
+    def track(self, sock: socket.socket) -> None:
+        """Also cut *sock* on close (the proxy's upstream connections)."""
+        with self._lock:
+            self._socks.add(sock)
+        if self.stopping.is_set():
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _serve_connection(self, sock: socket.socket) -> None:
+        try:
+            with sock, sock.makefile("rb") as rfile:
+                while not self.stopping.is_set():
+                    try:
+                        request = read_request(rfile)
+                    except (BadRequest, ValueError):
+                        sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                        return
+                    if request is None:
+                        return
+                    self.requests.append(request)
+                    ex = Exchange(self, sock, request)
+                    self.handle(ex)
+                    if ex.closed or not ex.keep_alive:
+                        return
+        except OSError:
+            pass  # the client went away (or close() cut it): nothing left to answer
+        finally:
+            with self._lock:
+                self._socks.discard(sock)
+                self._threads.discard(threading.current_thread())
+
+
+# -- OpenAI -----------------------------------------------------------------------------------
+class OpenAIServer(LoopbackServer):
+    kind = "openai"
+    base_path = "/v1"
+    send_usage = True  # a final chunk with "choices": [] as OpenRouter and include_usage do
+
+    def default_models(self) -> Sequence[str]:
+        return ("gpt-4o-mini", "gpt-4o", "o4-mini")
+
+    def routes(self) -> list[Route]:
+        return [
+            ("POST", lambda p: p.endswith("/chat/completions"), "chat", self.chat),
+            ("GET", lambda p: p.endswith("/models"), "aux", self.list_models),
+        ]
+
+    def chat(self, ex: Exchange, mode: str) -> None:
+        model = (ex.request.json or {}).get("model", "")
+        base = {"id": "chatcmpl-loopback", "object": "chat.completion.chunk"}
+        base |= {"created": 1700000000, "model": model, "system_fingerprint": "fp_loopback"}
+
+        def event(choices: list[Any], **extra: Any) -> bytes:
+            return b"data: " + dumps({**base, "choices": choices, **extra}) + b"\n\n"
+
+        def choice(delta: Any, finish: str | None = None) -> dict[str, Any]:
+            return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+
+        pieces = self.pieces()
+        usage = {"prompt_tokens": 9, "completion_tokens": len(pieces), "total_tokens": 9}
+        closing = [event([choice({}, "stop")])]
+        if self.send_usage:
+            closing.append(event([], usage=usage))
+        closing.append(b"data: [DONE]\n\n")
+        error = {
+            "message": "The server had an error while processing your request.",
+            "type": "server_error",
+        }
+        self.send_stream(
+            ex,
+            mode,
+            Frames(
+                opening=[event([choice({"role": "assistant", "content": "", "refusal": None})])],
+                content=[event([choice({"content": p})]) for p in pieces],
+                closing=closing,
+                wrong=[event([{"index": 0, "delta": p}]) for p in pieces],
+                bad=b'data: {"id":"chatcmpl-loopback","choices":[{"delta":\n\n',
+                error=b"data: "
+                + dumps({"error": {**error, "param": None, "code": None}})
+                + b"\n\n",
+                huge=event([choice({"content": "x" * self.huge_size})]),
+            ),
+        )
+
+    def list_models(self, ex: Exchange, mode: str) -> None:
+        if mode == "not_json":
+            self.send_whole(ex, mode, "text/html", b"<html><body>Welcome!</body></html>")
+            return
+        data = [
+            {"id": m, "object": "model", "created": 1686935002, "owned_by": "system"}
+            for m in ([] if mode == "empty" else self.models)
+        ]
+        body = {"object": "list", ("models" if mode == "wrong_shape" else "data"): data}
+        self.send_whole(ex, mode, "application/json", dumps(body))
+
+    def error(self, ex: Exchange, status: int) -> None:
+        if status >= 500:
+            super().error(ex, status)
+            return
+        model = ((ex.request.json or {}) if ex.request.body else {}).get("model", "")
+        message, code = {
+            401: (f"Incorrect API key provided: {mask(ex.request.bearer)}.", "invalid_api_key"),
+            403: ("You are not allowed to sample from this model", None),
+            404: (
+                f"The model `{model}` does not exist or you do not have access to it.",
+                "model_not_found",
+            ),
+            429: (
+                f"Rate limit reached for {model}. Please try again in {self.retry_after}s.",
+                "rate_limit_exceeded",
+            ),
+        }.get(status, (http.HTTPStatus(status).phrase, None))
+        headers = [("Retry-After", self.retry_after)] if status == 429 else []
+        kind = "requests" if status == 429 else "invalid_request_error"
+        error = {"message": message, "type": kind, "param": None, "code": code}
+        ex.json(status, {"error": error}, headers)
+
+
+# -- Ollama -----------------------------------------------------------------------------------
+class OllamaServer(LoopbackServer):
+    kind = "ollama"
+    created_at = "2024-06-01T12:00:00.000000Z"
+
+    def default_models(self) -> Sequence[str]:
+        return ("llama3.2:latest", "qwen2.5:0.5b")
+
+    def routes(self) -> list[Route]:
+        return [
+            ("POST", lambda p: p == "/api/chat", "chat", self.chat),
+            ("GET", lambda p: p == "/api/tags", "aux", self.tags),
+        ]
+
+    def chat(self, ex: Exchange, mode: str) -> None:
+        model = (ex.request.json or {}).get("model", "")
+        head = {"model": model, "created_at": self.created_at}
+
+        def line(obj: dict[str, Any]) -> bytes:
+            return dumps({**head, **obj}) + b"\n"
+
+        def message(text: str) -> dict[str, Any]:
+            return {"message": {"role": "assistant", "content": text}, "done": False}
+
+        pieces = self.pieces()
+        final = line(
+            {
+                "message": {"role": "assistant", "content": ""},
+                "done_reason": "stop",
+                "done": True,
+                "total_duration": 512345678,
+                "load_duration": 12345678,
+                "prompt_eval_count": 26,
+                "prompt_eval_duration": 45678901,
+                "eval_count": len(pieces),
+                "eval_duration": 400000000,
+            }
+        )
+        self.send_stream(
+            ex,
+            mode,
+            Frames(
+                opening=[],
+                content=[line(message(p)) for p in pieces],
+                closing=[final],
+                wrong=[line({"message": p, "done": False}) for p in pieces],
+                bad=b"not json at all\n",
+                error=dumps(
+                    {"error": "an error was encountered while running the model: unexpected EOF"}
+                )
+                + b"\n",
+                huge=line(message("x" * self.huge_size)),
+                content_type="application/x-ndjson",
+            ),
+        )
+
+    def tags(self, ex: Exchange, mode: str) -> None:
+        if mode == "not_json":
+            self.send_whole(ex, mode, "text/plain", b"Ollama is running")
+            return
+        entries = [
+            {
+                "name": m,
+                "model": m,
+                "modified_at": "2024-06-01T12:00:00.000000+00:00",
+                "size": 2019393189,
+                "digest": "a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72",
+                "details": {"format": "gguf", "family": "llama", "parameter_size": "3.2B"},
+            }
+            for m in ([] if mode == "empty" else self.models)
+        ]
+        key = "tags" if mode == "wrong_shape" else "models"
+        self.send_whole(ex, mode, "application/json; charset=utf-8", dumps({key: entries}))
+
+    def error(self, ex: Exchange, status: int) -> None:
+        if status >= 500:
+            super().error(ex, status)
+            return
+        model = ((ex.request.json or {}) if ex.request.body else {}).get("model", "")
+        message = {
+            401: "unauthorized",
+            404: f'model "{model}" not found, try pulling it first',
+            429: "server busy, please try again.  maximum pending requests exceeded",
+        }.get(status, http.HTTPStatus(status).phrase.lower())
+        headers = [("Retry-After", self.retry_after)] if status == 429 else []
+        ex.body(status, "application/json; charset=utf-8", dumps({"error": message}), headers)
+
+
+# -- Raycast ----------------------------------------------------------------------------------
+class RaycastServer(LoopbackServer):
+    kind = "raycast"
+
+    def routes(self) -> list[Route]:
+        return [("POST", lambda p: p == "/api/v1/ai/chat_completions", "chat", self.chat)]
+
+    def chat(self, ex: Exchange, mode: str) -> None:
+        def event(obj: Any) -> bytes:
+            return b"data: " + dumps(obj) + b"\n\n"
+
+        pieces = self.pieces()
+        self.send_stream(
+            ex,
+            mode,
+            Frames(
+                opening=[],
+                content=[event({"text": p}) for p in pieces],
+                closing=[event({"text": None, "finish_reason": "stop"})],
+                wrong=[event([p]) for p in pieces],
+                bad=b"data: {text: unquoted}\n\n",
+                error=event({"error": {"message": "The model is overloaded"}}),
+                huge=event({"text": "x" * self.huge_size}),
+            ),
+        )
+
+
+# -- VoiGpt -----------------------------------------------------------------------------------
+CSRF_PAGE = (
+    '<!DOCTYPE html>\n<html lang="en">\n<head>\n  <meta http-equiv="content-type" '
+    'content="text/html; charset=utf-8">\n  <meta name="robots" content="NONE,NOARCHIVE">\n'
+    "  <title>403 Forbidden</title>\n</head>\n<body>\n"
+    '<div id="summary">\n  <h1>Forbidden <span>(403)</span></h1>\n'
+    "  <p>CSRF verification failed. Request aborted.</p>\n</div>\n</body>\n</html>\n"
+)
+HOME_PAGE = (
+    "<!DOCTYPE html>\n<html>\n<head><title>VoiGpt</title></head>\n"
+    '<body><main id="chat"></main></body>\n</html>\n'
+)
+
+
+class VoiGptServer(LoopbackServer):
+    kind = "voigpt"
+    modes = COMMON_MODES | {"rotate_token"}
+    aux_modes = COMMON_MODES | {"no_cookie"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tokens_issued: list[str] = []
+        self.valid_tokens: set[str] = set()
+
+    def issue_token(self) -> str:
+        """A new csrftoken (32 letters and digits, like Django's secret)."""
+        token = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+        with self._lock:
+            self.tokens_issued.append(token)
+            self.valid_tokens.add(token)
+        return token
+
+    def routes(self) -> list[Route]:
+        return [
+            ("GET", lambda p: p == "/", "aux", self.home),
+            ("POST", lambda p: p == "/generate_response/", "chat", self.chat),
+        ]
+
+    def home(self, ex: Exchange, mode: str) -> None:
+        headers = []
+        if mode != "no_cookie":
+            token = ex.request.cookies.get("csrftoken")
+            if token not in self.valid_tokens:
+                token = self.issue_token()
+            expires = email.utils.formatdate(usegmt=True)  # the date does not matter here
+            cookie = f"csrftoken={token}; expires={expires}; Max-Age=31449600; Path=/; SameSite=Lax"
+            headers.append(("Set-Cookie", cookie))
+        headers.append(("Vary", "Cookie"))
+        self.send_whole(ex, mode, "text/html; charset=utf-8", HOME_PAGE.encode(), headers)
+
+    def chat(self, ex: Exchange, mode: str) -> None:
+        cookie = ex.request.cookies.get("csrftoken")
+        header = ex.request.headers.get("x-csrftoken")
+        if mode == "rotate_token":
+            with self._lock:
+                self.valid_tokens.clear()
+        if not cookie or cookie != header or cookie not in self.valid_tokens:
+            ex.body(403, "text/html; charset=utf-8", CSRF_PAGE.encode())
+            return
+        ex.pause(self.delay)  # no stream: the delay is the time to the whole answer
+        text = "".join(self.pieces())
+        body: Any = {
+            "wrong_shape": {"reply": text},
+            "empty": {"response": ""},
+            "error_event": {"error": "Something went wrong, please try again later."},
+            "huge_line": {"response": "x" * self.huge_size},
+        }.get(mode, {"response": text})
+        if mode == "not_json":
+            page = b"<html><head><title>Service Unavailable</title></head><body>Busy</body></html>"
+            self.send_whole(ex, mode, "text/html", page)
+            return
+        self.send_whole(ex, mode, "application/json", dumps(body))
+
+    def error(self, ex: Exchange, status: int) -> None:
+        headers = [("Retry-After", self.retry_after)] if status == 429 else []
+        if status == 403:
+            ex.body(403, "text/html; charset=utf-8", CSRF_PAGE.encode())
+        else:
+            ex.body(status, "text/html; charset=utf-8", error_page(status), headers)
+
+
+# -- the forwarding proxy ---------------------------------------------------------------------
+class ForwardProxy(LoopbackServer):
+    """A plain-HTTP forward proxy to loopback targets; records absolute-form request lines."""
+
+    kind = "proxy"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.request_lines: list[str] = []
+
+    def handle(self, ex: Exchange) -> None:
+        request = ex.request
+        self.request_lines.append(request.request_line)
+        target = urlsplit(request.target)
+        if request.method == "CONNECT" or target.scheme != "http" or not target.hostname:
+            ex.body(501, "text/plain", b"only absolute-form http:// requests are forwarded")
+            return
+        if not _is_loopback(target.hostname):
+            ex.body(403, "text/plain", b"this test proxy forwards to loopback hosts only")
+            return
+        ex.keep_alive = False  # one request per upstream connection: the relay ends at EOF
+        try:
+            up = socket.create_connection((target.hostname, target.port or 80), timeout=5)
+        except OSError:
+            ex.body(502, "text/plain", b"the target refused the connection")
+            return
+        with up:
+            up.settimeout(None)
+            self.track(up)
+            up.sendall(_origin_form(request))
+            while data := up.recv(65536):
+                ex.send(data)
+        ex.cut()
+
+
+def _origin_form(request: Request) -> bytes:
+    target = urlsplit(request.target)
+    path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+    hop = {"proxy-connection", "proxy-authorization", "connection", "keep-alive"}
+    hop |= {"transfer-encoding", "content-length"}
+    lines = [f"{request.method} {path} HTTP/1.1"]
+    lines += [f"{k}: {v}" for k, v in request.headers.items() if k not in hop]
+    lines += ["Connection: close", f"Content-Length: {len(request.body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.body
+
+
+# -- small helpers ----------------------------------------------------------------------------
+def dumps(obj: Any) -> bytes:
+    """Compact JSON with raw UTF-8, as the real services send it."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def error_page(status: int) -> bytes:
+    phrase = http.HTTPStatus(status).phrase
+    return (
+        f"<html><head><title>{status} {phrase}</title></head>\n"
+        f"<body>\n<center><h1>{status} {phrase}</h1></center>\n"
+        "<hr><center>nginx</center>\n</body>\n</html>\n"
+    ).encode()
+
+
+def mask(key: str | None) -> str:
+    """How OpenAI quotes a wrong key: never the whole of it."""
+    return f"{key[:3]}***{key[-3:]}" if key and len(key) > 8 else "***"
+
+
+def split_even(text: str, n: int) -> list[str]:
+    """*text* in *n* near-equal pieces (fewer if it is shorter than n)."""
+    n = max(1, min(n, len(text)))
+    bounds = [round(i * len(text) / n) for i in range(n + 1)]
+    return [text[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def free_port() -> int:
+    """A port nothing listens on (for "connection refused")."""
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        return sock.getsockname()[1]
+
+
+async def drain(provider: Any, messages: Sequence[dict[str, str]], model: str = "") -> Drained:
+    """Run one exchange through ``provider.stream``: the chunks that came, and the error."""
+    drained = Drained()
+    try:
+        async for chunk in provider.stream(model, messages):
+            drained.chunks.append(chunk)
+    except Exception as err:  # a test asserts on it
+        drained.error = err
+    return drained
+
+
+@dataclass
+class Drained:
+    chunks: list[str] = field(default_factory=list)
+    error: Exception | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+
+SERVERS: dict[str, type[LoopbackServer]] = {
+    "openai": OpenAIServer,
+    "ollama": OllamaServer,
+    "raycast": RaycastServer,
+    "voigpt": VoiGptServer,
+    "proxy": ForwardProxy,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.servers", description=__doc__)
+    parser.add_argument("kind", choices=sorted(SERVERS))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--reply", default=DEFAULT_REPLY)
+    parser.add_argument("--reply-file", type=Path)
+    parser.add_argument("--chunks", type=int)
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--mode", default="normal")
+    parser.add_argument("--aux-mode", default="normal")
+    parser.add_argument("--api-key")
+    parser.add_argument("--stall", type=float, default=MAX_STALL)
+    parser.add_argument("--models", default="")
+    args = parser.parse_args(argv)
+    if not _is_loopback(args.host):
+        parser.error("--host must be a loopback address")
+    reply = args.reply_file.read_text("utf-8") if args.reply_file else args.reply
+    server = SERVERS[args.kind](
+        reply=reply,
+        chunks=args.chunks,
+        delay=args.delay,
+        mode=args.mode,
+        aux_mode=args.aux_mode,
+        api_key=args.api_key,
+        stall=args.stall,
+        models=[m for m in args.models.split(",") if m],
+        host=args.host,
+        port=args.port,
+    )
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with server:
+        print(server.base_url, flush=True)
+        try:
+            while not done.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

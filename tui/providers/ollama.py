@@ -1,0 +1,146 @@
+"""A local (or remote) Ollama server: POST /api/chat answered by NDJSON lines.
+
+Each line is ``{"message": {"role": "assistant", "content": "..."}, "done": false}`` and the
+last one has ``"done": true``. Errors come as ``{"error": "..."}``, as a line or a body.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..sanitize import clean, one_line
+from .base import Messages, Provider, read_limited
+from .errors import BadResponse, HTTPError, ProviderError, StreamBroken, UnknownModel
+from .sse import iter_lines, iter_ndjson
+
+DEFAULT_URL = "http://localhost:11434"
+DEFAULT_PORT = 11434
+MAX_TAGS_BODY = 4 << 20
+LIST_TIMEOUT = 5.0
+# Old servers say: model 'x' not found; new ones: model "x" not found, try pulling it first
+_NOT_FOUND = re.compile(r"""model ['"]?(?P<name>[^'"\s]+)['"]? not found""")
+
+
+class OllamaProvider(Provider):
+    kind: ClassVar[str] = "ollama"
+    label: ClassVar[str] = "Ollama"
+    url: ClassVar[str] = "https://ollama.com"
+    default_base_url: ClassVar[str] = DEFAULT_URL  # OLLAMA_HOST, when set, wins: see base_url
+    needs_auth: ClassVar[bool] = False
+    supports_stream: ClassVar[bool] = True
+    supports_message_history: ClassVar[bool] = True
+    models: ClassVar[tuple[str, ...]] = ("llama3.2",)
+    default_model: ClassVar[str] = "llama3.2"
+    accepts_any_model: ClassVar[bool] = True  # whatever the user has pulled
+
+    @property
+    def base_url(self) -> str:
+        """settings.base_url, else OLLAMA_HOST (as the ollama CLI reads it), else the default."""
+        return (self.settings.base_url or host_from_env() or DEFAULT_URL).rstrip("/")
+
+    async def _stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
+        body = {"model": model, "messages": [dict(m) for m in messages], "stream": True}
+        url = f"{self.base_url}/api/chat"
+        async with self.client.stream("POST", url, json=body) as response:
+            try:
+                await self.check_response(response)
+            except HTTPError as err:  # a 404 is usually a model that was never pulled
+                raise _explained(err.excerpt) or err from None
+            async for line in iter_ndjson(iter_lines(response.aiter_bytes()), "Ollama"):
+                text, done = line_text(line)
+                if text:
+                    yield text
+                if done:
+                    return
+        raise StreamBroken("the Ollama stream ended before its final line (done: true)")
+
+    async def list_models(self) -> list[str]:
+        """The pulled models (GET /api/tags); the static list if the server cannot say."""
+        try:
+            async with self.client.stream(
+                "GET", f"{self.base_url}/api/tags", timeout=min(self.settings.timeout, LIST_TIMEOUT)
+            ) as response:
+                if not response.is_success:
+                    return list(self.instance_models)
+                data = json.loads(await read_limited(response, MAX_TAGS_BODY, "model list"))
+            names = {clean(m["name"]) for m in data["models"] if isinstance(m["name"], str)}
+        except (httpx.HTTPError, ProviderError, ValueError, KeyError, TypeError):
+            return list(self.instance_models)
+        return sorted(n for n in names if n) or list(self.instance_models)
+
+    async def reachable(self, timeout: float = 0.3) -> bool:  # noqa: ASYNC109 - httpx's own
+        """Is an Ollama server answering? A short probe that never raises."""
+        try:
+            async with self.client.stream(
+                "GET", f"{self.base_url}/api/tags", timeout=timeout
+            ) as response:
+                return response.status_code == 200
+        except Exception:  # any failure means "no", whatever it was
+            return False
+
+
+def line_text(line: Any) -> tuple[str, bool]:
+    """(text, done) of one NDJSON line; an error line raises."""
+    if not isinstance(line, dict):
+        raise BadResponse(f"Ollama sent a line that is not an object: {_short(line)}")
+    if "error" in line:
+        raise _explained(str(line["error"])) or ProviderError(
+            f"Ollama reported an error: {one_line(str(line['error']), 200)}"
+        )
+    message = line.get("message")
+    text: Any = ""
+    if message is not None:
+        if not isinstance(message, dict):
+            raise BadResponse(f"Ollama sent a malformed 'message': {_short(message)}")
+        text = message.get("content") or ""
+        if not isinstance(text, str):
+            raise BadResponse(f"Ollama sent a non-text 'content': {_short(text)}")
+    return text, bool(line.get("done"))
+
+
+def _explained(error: str) -> UnknownModel | None:
+    """'model x not found' said the way a user can act on it."""
+    match = _NOT_FOUND.search(error)
+    if not match:
+        return None
+    name = one_line(match["name"], 80)
+    return UnknownModel(f"model '{name}' is not pulled: run `ollama pull {name}`")
+
+
+def host_from_env() -> str | None:
+    """OLLAMA_HOST as a URL, read the way the ollama CLI reads it.
+
+    "myhost" or "myhost:8080" get http:// (and port 11434 when none is given); with an
+    explicit scheme, a missing port means that scheme's own (80, 443).
+    """
+    raw = os.environ.get("OLLAMA_HOST", "").strip()
+    if not raw:
+        return None
+    has_scheme = "://" in raw
+    if not has_scheme and raw.count(":") > 1 and not raw.startswith("["):
+        raw = f"[{raw}]"  # a bare IPv6 address
+    parts = urlsplit(raw if has_scheme else "http://" + raw)
+    host = parts.hostname or "localhost"
+    if host in ("0.0.0.0", "::"):  # a bind-everything address: connect to this machine
+        host = "localhost"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None and not has_scheme:
+        port = DEFAULT_PORT
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/")
+
+
+def _short(value: Any) -> str:
+    return one_line(json.dumps(value, ensure_ascii=False)[:200], 80)

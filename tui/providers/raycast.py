@@ -1,0 +1,78 @@
+"""Raycast's AI backend: a bearer-token POST answered by SSE events ``{"text": "..."}``.
+
+Marked not working (as in the gpt4free original it descends from), but it still runs
+when a user asks for it with a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+from ..sanitize import one_line
+from .base import Messages, Provider, error_message
+from .errors import BadResponse, ProviderError
+from .sse import iter_lines, iter_sse_data, parse_json_line
+
+CHAT_PATH = "/api/v1/ai/chat_completions"
+
+
+class RaycastProvider(Provider):
+    kind: ClassVar[str] = "raycast"
+    label: ClassVar[str] = "Raycast"
+    url: ClassVar[str] = "https://raycast.com"
+    default_base_url: ClassVar[str] = "https://backend.raycast.com"
+    working: ClassVar[bool] = False
+    needs_auth: ClassVar[bool] = True
+    supports_stream: ClassVar[bool] = True
+    supports_message_history: ClassVar[bool] = True
+    models: ClassVar[tuple[str, ...]] = ("gpt-3.5-turbo", "gpt-4")
+    default_model: ClassVar[str] = "gpt-3.5-turbo"
+    api_key_env: ClassVar[str | None] = "RAYCAST_API_KEY"
+
+    async def _stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
+        key = self.require_key()  # before any request: nothing leaves without a token
+        headers = {
+            "Authorization": f"Bearer {key}",
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
+        url = self.base_url + CHAT_PATH
+        body = request_body(model, messages)
+        async with self.client.stream("POST", url, json=body, headers=headers) as response:
+            await self.check_response(response)
+            async for data in iter_sse_data(iter_lines(response.aiter_bytes())):
+                if data.strip() == "[DONE]":
+                    return
+                text = self._event_text(parse_json_line(data, "Raycast"))
+                if text:
+                    yield text
+
+    def _event_text(self, event: Any) -> str | None:
+        """The text of one event; None (skipped) when it carries none, as the original did."""
+        if not isinstance(event, dict):
+            excerpt = one_line(str(event), 80)
+            raise BadResponse(f"Raycast sent an event that is not an object: {excerpt}")
+        if "error" in event:
+            message = self.redact(error_message(event) or str(event["error"]))
+            raise ProviderError(f"Raycast reported an error: {one_line(message, 200)}")
+        text = event.get("text")
+        if text is None:
+            return None
+        if not isinstance(text, str):
+            raise BadResponse(f"Raycast sent a non-text 'text' field: {one_line(repr(text), 80)}")
+        return text
+
+
+def request_body(model: str, messages: Messages) -> dict[str, Any]:
+    """The body the Raycast app sends (the shape of the gpt4free original)."""
+    return {
+        "debug": False,
+        "locale": "en-CN",
+        "messages": [{"author": m["role"], "content": {"text": m["content"]}} for m in messages],
+        "model": model,
+        "provider": "openai",
+        "source": "ai_chat",
+        "system_instruction": "markdown",
+        "temperature": 0.5,
+    }

@@ -1,0 +1,121 @@
+"""voigpt.com: a Django site. One POST answers with the whole reply as ``{"response": ...}``.
+
+Django's CSRF check wants the ``csrftoken`` cookie echoed in ``X-CSRFToken``; the token
+comes from the site's home page (or ``access_token`` in the settings) and is kept for
+later calls. A 403 means Django refused the token: fetch a fresh one once, then give up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+import httpx
+
+from ..sanitize import one_line
+from .base import Messages, Provider, ProviderSettings, read_limited
+from .errors import BadResponse, CredentialsRejected
+
+TOKEN_COOKIE = "csrftoken"
+# Django's alphabet, and nothing that could break a header line
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+class VoiGptProvider(Provider):
+    kind: ClassVar[str] = "voigpt"
+    label: ClassVar[str] = "VoiGpt"
+    url: ClassVar[str] = "https://voigpt.com"
+    default_base_url: ClassVar[str] = "https://voigpt.com"
+    working: ClassVar[bool] = True
+    needs_auth: ClassVar[bool] = False
+    supports_stream: ClassVar[bool] = False
+    supports_message_history: ClassVar[bool] = True
+    models: ClassVar[tuple[str, ...]] = ("gpt-3.5-turbo",)
+    default_model: ClassVar[str] = "gpt-3.5-turbo"
+    max_body: ClassVar[int] = 8 << 20  # the whole reply arrives at once; bound what we hold
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        token = self.settings.options.get("access_token")
+        self._token: str | None = str(token) if token else None
+        self._token_lock = asyncio.Lock()  # concurrent first calls fetch one token, not two
+
+    def key_hint(self) -> str:
+        return f"set access_token in [providers.{self.name}] of config.toml, or leave it unset"
+
+    async def _stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
+        payload = {"messages": [dict(m) for m in messages]}
+        token = await self._csrf_token()
+        status, body = await self._post(payload, token)
+        if status == 403:  # Django's CSRF failure: the token expired or was rotated
+            self._token = None
+            status, body = await self._post(payload, await self._csrf_token())
+            if status == 403:
+                raise CredentialsRejected(
+                    f"{self.base_url} refused a fresh CSRF token too (HTTP 403); the site may "
+                    "have changed or be blocking this client: try again later"
+                )
+        yield reply_text(body)
+
+    async def _csrf_token(self) -> str:
+        async with self._token_lock:
+            if self._token is None:
+                self._token = await self._fetch_token()
+            return self._token
+
+    async def _fetch_token(self) -> str:
+        """GET the home page; Django sets the csrftoken cookie on it."""
+        self.client.cookies.clear()  # a stale token in the jar must not pass for a fresh one
+        async with self.client.stream("GET", f"{self.base_url}/") as response:
+            await self.check_response(response)
+            await read_limited(response, self.max_body, "VoiGpt home page")
+            token = response.cookies.get(TOKEN_COOKIE) or _jar_token(self.client)
+        if not token:
+            raise BadResponse(
+                f"{self.base_url}/ set no {TOKEN_COOKIE} cookie, so no request can pass its "
+                f"CSRF check; set access_token in [providers.{self.name}] of config.toml"
+            )
+        if not _TOKEN_SHAPE.fullmatch(token):
+            raise BadResponse(f"{self.base_url}/ set a malformed {TOKEN_COOKIE} cookie")
+        return token
+
+    async def _post(self, payload: dict[str, Any], token: str) -> tuple[int, bytes]:
+        """(status, body) of the chat POST; statuses other than 2xx and 403 raise."""
+        headers = {
+            "Accept": "*/*",
+            "Content-Type": "application/json",
+            "Cookie": f"{TOKEN_COOKIE}={token}",
+            "X-CSRFToken": token,
+            "Referer": f"{self.base_url}/",
+            "Origin": self.base_url,
+        }
+        url = f"{self.base_url}/generate_response/"
+        async with self.client.stream("POST", url, json=payload, headers=headers) as response:
+            if response.status_code == 403:
+                return 403, b""
+            await self.check_response(response)
+            return response.status_code, await read_limited(response, self.max_body, "VoiGpt")
+
+
+def reply_text(body: bytes) -> str:
+    """The ``response`` field of the JSON answer; anything else quotes what came instead."""
+    text = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    reply = data.get("response") if isinstance(data, dict) else None
+    if not isinstance(reply, str):
+        raise BadResponse(f"VoiGpt answered without its JSON reply: {one_line(text, 120)!r}")
+    return reply
+
+
+def _jar_token(client: httpx.AsyncClient) -> str | None:
+    """The cookie from the client's jar: set on a redirect before the final page."""
+    for cookie in client.cookies.jar:
+        if cookie.name == TOKEN_COOKIE and cookie.value:
+            return cookie.value
+    return None

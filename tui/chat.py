@@ -71,6 +71,17 @@ class Core:
                 return "ollama", ollama.instance_default_model
         return name, model
 
+    async def test_provider(self, name: str, model: str = "", limit: int = 200) -> str:
+        """Send a one-word prompt (nothing is saved) and return the start of the reply."""
+        instance = self.provider(name)
+        cleaner = StreamCleaner()
+        parts: list[str] = []
+        async for chunk in instance.stream(model, [{"role": "user", "content": "Say OK."}]):
+            parts.append(cleaner.feed(chunk))
+            if sum(map(len, parts)) >= limit:
+                break
+        return ("".join(parts) + cleaner.flush())[:limit]
+
     def check_choice(self, provider: str, model: str) -> None:
         """Usage errors before anything is sent: unknown provider, fixed-list model."""
         if provider not in self.provider_names():

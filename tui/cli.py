@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from .config import Config, ConfigError, load, permissions_warning
+from .config import Config, ConfigError, load, load_or_defaults, permissions_warning
 from .sanitize import clean, one_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -20,12 +20,14 @@ def _err(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    path = Path(args.config) if args.config else None
     try:
-        config = load(Path(args.config) if args.config else None)
+        # The app opens with defaults and shows the error; the commands refuse to guess.
+        config = load(path) if args.command else load_or_defaults(path)
     except ConfigError as err:
         _err(f"config error: {err}")
         return EXIT_USAGE
-    if warning := permissions_warning(config.path):
+    if args.command and (warning := permissions_warning(config.path)):
         _err(f"warning: {warning}")
     handlers = {"ask": _ask, "providers": _providers, "sessions": _sessions}
     handler = handlers.get(args.command or "", _app)
@@ -43,11 +45,8 @@ def _store():  # -> SessionStore
 
 
 def _app(args: argparse.Namespace, config: Config) -> int:
-    try:
-        from .app import run_app
-    except ImportError:
-        print("chatterm: the full-screen app is not built yet; try `chatterm ask hello`")
-        return EXIT_OK
+    from .app import run_app
+
     return run_app(args, config)
 
 
@@ -74,7 +73,7 @@ def _read_stdin() -> str:
         return ""
     if sys.stdin.isatty():
         print("Type your prompt, then Ctrl-D:", file=sys.stderr)
-    return sys.stdin.read()
+    return sys.stdin.read().rstrip("\n")
 
 
 async def _ask_async(args: argparse.Namespace, config: Config, prompt: str) -> int:

@@ -1,0 +1,196 @@
+"""The Textual app: screens, palette commands and app-wide keys over the core."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+from .chat import Core
+from .commands import ChattermCommands
+from .config import Config, ConfigError, permissions_warning
+from .paths import data_dir
+from .screens.conversation import FIRST_RUN_HINT, ConversationScreen
+from .screens.help import KeysScreen
+from .state import RecentModels
+from .store import Session, SessionError, SessionStore, default_root
+
+
+class ChattermApp(App[None]):
+    CSS_PATH = "chatterm.tcss"
+    TITLE = "chatterm"
+    COMMANDS = App.COMMANDS | {ChattermCommands}
+    BINDINGS = [
+        Binding("f1", "show_keys", "Keys"),
+        Binding("f3", "open_sessions", "Sessions", show=False),
+        Binding("f4", "open_providers", "Providers", show=False),
+        Binding("f5", "open_settings", "Settings", show=False),
+        Binding("ctrl+q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        store: SessionStore,
+        *,
+        session: Session | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        state_path: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.core = Core(config, store)
+        self.config = config
+        self.store = store
+        self.recent = RecentModels(state_path or data_dir() / "state.json")
+        self._initial = session
+        self._choice = (provider, model)
+
+    # -- start ----------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        if self.config.theme and self.config.theme in self.available_themes:
+            self.theme = self.config.theme
+        session, hint = self._first_session()
+        self.push_screen(ConversationScreen(session, hint=hint))
+        if self.config.error:
+            self.notify(
+                f"{self.config.error} — using defaults until you save settings (F5).",
+                title="Config error",
+                severity="error",
+                timeout=15,
+            )
+        if warning := permissions_warning(self.config.path):
+            self.notify(warning, severity="warning", timeout=15)
+        if hint:
+            self._probe_local_ollama()
+
+    def _first_session(self) -> tuple[Session, str]:
+        if self._initial is not None:
+            session = self._initial
+            if session.provider not in self.core.provider_names():
+                name, model = self.core.default_choice()
+                self.notify(f"{session.provider} is not configured any more; using {name}.")
+                session.provider, session.model = name, model
+            provider, model = self._choice
+            if provider or model:
+                session.provider = provider or session.provider
+                session.model = model or self.core.provider(session.provider).instance_default_model
+            self.sub_title = session.title
+            return session, ""
+        provider, model = self._choice
+        if provider:
+            model = model or self.core.provider(provider).instance_default_model
+        else:
+            provider, default_model = self.core.default_choice()
+            model = model or default_model
+        hint = "" if provider != "echo" or self.config.default_provider else FIRST_RUN_HINT
+        return self.store.new(provider, model, self.config.system_prompt), hint
+
+    @work(exclusive=True, group="probe")
+    async def _probe_local_ollama(self) -> None:
+        """A reachable local Ollama beats echo; the probe runs after the first paint."""
+        provider, model = await self.core.probe_default()
+        screen = self.conversation
+        if provider == "ollama" and screen and not screen.session.messages:
+            screen.switch_model(provider, model)
+            screen.query_one("#hint").display = False
+
+    async def on_unmount(self) -> None:
+        await self.core.aclose()
+
+    # -- helpers used by screens and the palette --------------------------------------------
+    @property
+    def conversation(self) -> ConversationScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, ConversationScreen):
+                return screen
+        return None
+
+    def all_models(self) -> list[tuple[str, str]]:
+        return [
+            (name, model)
+            for name in self.core.provider_names()
+            for model in self.core.provider(name).instance_models
+        ]
+
+    def switch_model(self, provider: str, model: str) -> None:
+        if (screen := self.conversation) is not None:
+            screen.switch_model(provider, model)
+
+    def open_session_id(self, session_id: str | None) -> None:
+        if not session_id or (screen := self.conversation) is None:
+            return
+        try:
+            session = self.store.load(session_id)
+        except SessionError as err:
+            self.notify(str(err), severity="error")
+            return
+        screen.open_session(session)
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_screen_action(self, name: str) -> None:
+        if (screen := self.conversation) is not None:
+            getattr(screen, f"action_{name}")()
+
+    def action_show_keys(self) -> None:
+        if not isinstance(self.screen, KeysScreen):
+            self.push_screen(KeysScreen())
+
+    def action_pick_model(self) -> None:
+        from .screens.model_picker import ModelPickerScreen
+
+        screen = self.conversation
+        if screen is None or isinstance(self.screen, ModelPickerScreen):
+            return
+        current = (screen.session.provider, screen.session.model)
+
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice:
+                self.switch_model(*choice)
+
+        self.push_screen(ModelPickerScreen(current), chosen)
+
+    def action_open_sessions(self) -> None:
+        from .screens.sessions import SessionsScreen
+
+        if isinstance(self.screen, SessionsScreen):
+            return
+        current = self.conversation.session.id if self.conversation else None
+        self.push_screen(SessionsScreen(self.store, current), self.open_session_id)
+
+    def action_open_providers(self) -> None:
+        from .screens.providers import ProvidersScreen
+
+        if not isinstance(self.screen, ProvidersScreen):
+            self.push_screen(ProvidersScreen())
+
+    def action_open_settings(self) -> None:
+        from .screens.settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
+
+
+def run_app(args: argparse.Namespace, config: Config) -> int:
+    """``chatterm`` with no command: open the app (``-c``, ``-s ID``, ``-p``, ``-m``)."""
+    import sys
+
+    store = SessionStore(default_root())
+    session = None
+    try:
+        if args.session or args.cont:
+            session_id = args.session or store.latest()
+            if session_id is None:
+                print("chatterm: no saved conversation to continue yet", file=sys.stderr)
+            else:
+                session = store.load(session_id)
+        if args.provider:
+            Core(config, store).check_choice(args.provider, args.model or "")
+    except (SessionError, ConfigError) as err:
+        print(f"chatterm: {err}", file=sys.stderr)
+        return 2
+    ChattermApp(config, store, session=session, provider=args.provider, model=args.model).run()
+    return 0

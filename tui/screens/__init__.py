@@ -1,0 +1,1 @@
+"""The app's screens: conversation, model picker, providers, settings, sessions, keys."""

@@ -1,0 +1,248 @@
+"""The main screen: the message log, the prompt, the status line."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ..chat import Exchange, drop_last_reply
+from ..providers.errors import ProviderError
+from ..store import Session, SessionError
+from ..widgets.message_log import MessageLog
+from ..widgets.prompt import PromptArea
+from ..widgets.status import StatusLine
+
+FIRST_RUN_HINT = (
+    "No provider is configured, so you are talking to the offline echo provider. "
+    "F4 opens the providers screen to add a key."
+)
+
+
+class ConversationScreen(Screen[None]):
+    """One conversation at a time; every action has a key and a palette command."""
+
+    BINDINGS = [
+        Binding("escape", "stop", "Stop", tooltip="Stop the reply and keep what arrived"),
+        Binding("f2", "pick_model", "Model"),
+        Binding("ctrl+t", "cycle_model", "Next model", show=False),
+        Binding("ctrl+n", "new_conversation", "New"),
+        Binding("ctrl+r", "regenerate", "Regenerate", show=False),
+        Binding("ctrl+o", "edit_last", "Edit last prompt", show=False),
+        # priority: the prompt (a TextArea) has its own F6/F7 (select line/all).
+        Binding("f6", "copy_reply", "Copy reply", show=False, priority=True),
+        Binding("f7", "copy_code", "Copy code", show=False, priority=True),
+        Binding("ctrl+l", "focus_log", "Focus log", show=False),
+    ]
+
+    def __init__(self, session: Session, *, hint: str = "") -> None:
+        super().__init__()
+        self.session = session
+        self.hint = hint
+        self.streaming = False
+        self._editing = False
+
+    def compose(self) -> ComposeResult:
+        yield MessageLog(id="log")
+        yield Static(self.hint, id="hint", markup=False)
+        yield StatusLine(id="status")
+        yield PromptArea(id="prompt")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#hint").display = bool(self.hint)
+        self.log_view.load(self.session.messages)
+        self.status.set_model(self.session.provider, self.session.model)
+        self.prompt.focus()
+        self.set_interval(0.25, self.status.tick)
+
+    # -- parts ----------------------------------------------------------------------------
+    @property
+    def log_view(self) -> MessageLog:
+        return self.query_one(MessageLog)
+
+    @property
+    def prompt(self) -> PromptArea:
+        return self.query_one(PromptArea)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    @property
+    def core(self):  # -> Core
+        return self.app.core  # type: ignore[attr-defined]
+
+    # -- sending --------------------------------------------------------------------------
+    @on(PromptArea.Submitted)
+    def _submitted(self, event: PromptArea.Submitted) -> None:
+        text = event.text
+        if not text.strip():
+            return
+        if self.streaming:
+            self.notify("A reply is still streaming: Esc stops it.", severity="warning")
+            return
+        if self._editing:
+            self._drop_last_exchange()
+        self.prompt.clear()
+        self.query_one("#hint").display = False
+        self.log_view.add_message("user", text)
+        self.send(text)
+
+    def send(self, prompt: str | None) -> None:
+        """Start one exchange (``prompt=None`` regenerates the reply to the last prompt)."""
+        self.streaming = True
+        self.status.set_state("waiting")
+        self.log_view.start_reply(self.session.provider, self.session.model)
+        self._run_exchange(prompt)
+
+    @work(exclusive=True, group="reply")
+    async def _run_exchange(self, prompt: str | None) -> None:
+        exchange = Exchange(
+            self.core,
+            self.session,
+            prompt,
+            provider=self.session.provider,
+            model=self.session.model,
+            on_notice=self._notice,
+        )
+        log = self.log_view
+        try:
+            async for text in exchange.chunks():
+                log.append(text)
+                self.status.count()
+        except ProviderError as err:
+            self._finished(exchange, "error", str(err))
+        except asyncio.CancelledError:
+            self._finished(exchange, "cancelled")
+            raise
+        except (OSError, SessionError) as err:  # the disk, not the provider: still stay up
+            self._finished(exchange, "error", f"could not save the conversation: {err}")
+        else:
+            self._finished(exchange, "complete")
+
+    def _finished(self, exchange: Exchange, status: str, error: str = "") -> None:
+        self.streaming = False
+        reply = exchange.reply
+        self.log_view.finish_reply(status, error, provider=reply.provider, model=reply.model)
+        state = {"complete": "idle", "cancelled": "stopped"}.get(status, status)
+        self.status.set_state(state, error)
+        self.app.sub_title = self.session.title  # type: ignore[has-type]
+
+    def _notice(self, text: str) -> None:
+        self.status.set_state("waiting", text)
+
+    # -- actions --------------------------------------------------------------------------
+    def action_stop(self) -> None:
+        if self.streaming:
+            self.workers.cancel_group(self, "reply")
+
+    def action_regenerate(self) -> None:
+        if self.streaming or not self.session.messages:
+            return
+        last_was_reply = self.session.messages[-1].role == "assistant"
+        if drop_last_reply(self.core.store, self.session) is None:
+            self.notify("Nothing to regenerate yet.")
+            return
+        if last_was_reply:
+            self.log_view.remove_last()
+        self.send(None)
+
+    def action_edit_last(self) -> None:
+        last = self._last_prompt()
+        if self.streaming or last is None:
+            return
+        self._editing = True
+        self.prompt.set_text(last)
+        self.prompt.focus()
+        self.notify("Editing the last prompt: Enter resends it in place of the old one.")
+
+    @on(PromptArea.RecallRequested)
+    def _recall(self) -> None:
+        if (last := self._last_prompt()) is not None:
+            self.prompt.set_text(last)
+
+    def _last_prompt(self) -> str | None:
+        return next((m.content for m in reversed(self.session.messages) if m.role == "user"), None)
+
+    def _drop_last_exchange(self) -> None:
+        """For edit-and-resend: the old prompt and its reply leave the conversation."""
+        self._editing = False
+        messages = self.session.messages
+        while messages and messages[-1].role == "assistant":
+            messages.pop()
+            self.log_view.remove_last()
+        if messages and messages[-1].role == "user":
+            messages.pop()
+            self.log_view.remove_last()
+        self.core.store.save(self.session)
+
+    def action_copy_reply(self) -> None:
+        reply = next((m for m in reversed(self.session.messages) if m.role == "assistant"), None)
+        if reply is None or not reply.content:
+            self.notify("No reply to copy yet.")
+            return
+        self._copy(reply.content, "reply")
+
+    def action_copy_code(self) -> None:
+        log = self.log_view
+        for index in range(log.message_count - 1, -1, -1):
+            if blocks := log.code_blocks(index):
+                self._copy(blocks[-1], "code block")
+                return
+        self.notify("No code block to copy yet.")
+
+    @on(MessageLog.Copy)
+    def _copy_from_log(self, event: MessageLog.Copy) -> None:
+        self._copy(event.text, "text")
+
+    def _copy(self, text: str, what: str) -> None:
+        # OSC 52 through Textual: works over SSH, where a local clipboard tool would not.
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied the {what} ({len(text)} characters).")
+
+    def action_focus_log(self) -> None:
+        self.log_view.focus()
+
+    def action_new_conversation(self) -> None:
+        self.action_stop()
+        store = self.core.store
+        self.session = store.new(
+            self.session.provider, self.session.model, self.core.config.system_prompt
+        )
+        self.log_view.clear()
+        self.status.set_state("idle")
+        self.prompt.clear()
+        self.prompt.focus()
+
+    def action_pick_model(self) -> None:
+        self.app.action_pick_model()  # type: ignore[attr-defined]
+
+    def action_cycle_model(self) -> None:
+        choice = self.app.recent.next_after(self.session.provider, self.session.model)  # type: ignore[attr-defined]
+        if choice is None:
+            self.notify("Use F2 to choose a model; ctrl+t then cycles through recent ones.")
+            return
+        self.switch_model(*choice)
+
+    def switch_model(self, provider: str, model: str) -> None:
+        """From the next message on, this conversation talks to *provider*/*model*."""
+        self.session.provider, self.session.model = provider, model
+        self.app.recent.push(provider, model)  # type: ignore[attr-defined]
+        if self.session.messages:
+            self.core.store.save(self.session)
+        self.status.set_model(provider, model)
+        self.notify(f"Now talking to {provider}/{model}.")
+
+    def open_session(self, session: Session) -> None:
+        self.action_stop()
+        self.session = session
+        self.log_view.clear()
+        self.log_view.load(session.messages)
+        self.status.set_model(session.provider, session.model)
+        self.status.set_state("idle")
+        self.app.sub_title = session.title

@@ -1,0 +1,269 @@
+"""F2: choose a model from every provider, filtered as you type.
+
+Static model lists show at once; providers with a live list are asked in a worker and
+their extra models are merged in as each answer arrives, so a slow or dead server never
+holds the picker up. Model names come from servers: they are shown through ``clean``
+and only ever as plain ``Content``, never as markup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, cast
+
+from rich.cells import cell_len
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.fuzzy import FuzzySearch
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..cli import provider_flags
+from ..providers.base import Provider
+from ..sanitize import one_line
+
+LIVE_TIMEOUT = 3.0  # seconds per provider; after that its static list is all we show
+NAME_WIDTH = 44  # flags line up after this many cells, so they read as a column
+HINT = "type to filter · ↑↓ move · Enter choose · Esc cancel"
+
+Choice = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row: what it returns and what it shows (cleaned)."""
+
+    choice: Choice
+    text: str  # "provider/model", cleaned and on one line: what the filter matches
+    flags: str
+    typed: bool = False  # a typed provider/model that no list offered
+
+
+def order_choices(recent: list[str], current: Choice, models: dict[str, list[str]]) -> list[Choice]:
+    """Recent first, then the current one, then every provider's models in turn."""
+    ordered: list[Choice] = []
+    for item in recent:
+        name, _, model = item.partition("/")
+        if name in models and model:
+            ordered.append((name, model))
+    if current[0] in models and current[1]:
+        ordered.append(current)
+    for name, names in models.items():
+        ordered.extend((name, model) for model in names)
+    return list(dict.fromkeys(ordered))  # keeps the first place of each
+
+
+def filter_entries(entries: list[Entry], query: str) -> list[Entry]:
+    """Substring matches in list order, then fuzzy ones, best first."""
+    query = query.strip().lower()
+    if not query:
+        return list(entries)
+    exact = [e for e in entries if query in e.text.lower()]
+    fuzzy = FuzzySearch()
+    scored = [(fuzzy.match(query, e.text)[0], e) for e in entries if e not in exact]
+    loose = [e for score, e in sorted(scored, key=lambda pair: -pair[0]) if score > 0]
+    return exact + loose
+
+
+def flags_for(provider: Provider) -> str:
+    """The provider's caveats; "needs key" only while the key is actually missing."""
+    flags = provider_flags(provider)
+    if provider.configured and "needs key" in flags:
+        flags.remove("needs key")
+    return " · ".join(flags)
+
+
+def has_live_list(provider: Provider) -> bool:
+    return type(provider).list_models is not Provider.list_models
+
+
+class ModelPickerScreen(ModalScreen[Choice | None]):
+    """Returns ``(provider, model)``, or None when cancelled."""
+
+    DEFAULT_CSS = """
+    ModelPickerScreen {
+        align: center middle;
+    }
+    #picker-box {
+        width: 100%;
+        max-width: 78;
+        height: 100%;
+        max-height: 22;
+        border: round $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    #picker-filter {
+        margin-bottom: 0;
+    }
+    #picker-list {
+        height: 1fr;
+        border: none;
+        padding: 0;
+    }
+    #picker-hint {
+        height: 1;
+        color: $text-muted;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        # priority: the Input keeps focus, so the list moves without ever taking it
+        Binding("up", "move(-1)", "Up", show=False, priority=True),
+        Binding("down", "move(1)", "Down", show=False, priority=True),
+        Binding("pageup", "page(-1)", "Page up", show=False, priority=True),
+        Binding("pagedown", "page(1)", "Page down", show=False, priority=True),
+    ]
+
+    def __init__(self, current: Choice) -> None:
+        super().__init__()
+        self.current = current
+        self._models: dict[str, list[str]] = {}
+        self._flags: dict[str, str] = {}
+        self._shown: list[Entry] = []
+
+    @property
+    def _app(self) -> Any:
+        return cast(Any, self.app)  # ChattermApp (or a test host): core, recent
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker-box") as box:
+            box.border_title = "Model"
+            box.border_subtitle = one_line("/".join(self.current), 60)
+            yield Input(placeholder="filter, or type provider/model", id="picker-filter")
+            option_list = OptionList(id="picker-list", markup=False)
+            option_list.can_focus = False
+            yield option_list
+            yield Static(HINT, id="picker-hint", markup=False)
+
+    def on_mount(self) -> None:
+        core = self._app.core
+        for name in core.provider_names():
+            provider = core.provider(name)
+            self._models[name] = list(provider.instance_models)
+            self._flags[name] = flags_for(provider)
+        self._refresh_options()
+        self.query_one("#picker-filter", Input).focus()
+        self._load_live_lists()
+
+    # -- entries --------------------------------------------------------------------------
+    def _entries(self) -> list[Entry]:
+        recent = getattr(self._app, "recent", None)
+        items = list(recent.items) if recent is not None else []
+        return [
+            Entry(choice, _display(*choice), self._flags.get(choice[0], ""))
+            for choice in order_choices(items, self.current, self._models)
+        ]
+
+    def _typed_entry(self, query: str, entries: list[Entry]) -> Entry | None:
+        """``provider/model`` typed in full, for providers that host any model name."""
+        name, slash, model = query.strip().partition("/")
+        if not slash or not model.strip() or name not in self._models:
+            return None
+        choice = (name, model.strip())
+        if any(e.choice == choice for e in entries):
+            return None
+        provider = self._app.core.provider(name)
+        if not (provider.accepts_any_model or not provider.instance_models):
+            return None  # the core would refuse a model outside a fixed list
+        return Entry(choice, _display(*choice), "not in the list: use as typed", typed=True)
+
+    def _refresh_options(self) -> None:
+        query = self.query_one("#picker-filter", Input).value
+        option_list = self.query_one("#picker-list", OptionList)
+        kept = option_list.highlighted
+        previous = self._shown[kept].choice if kept is not None and self._shown else None
+        entries = self._entries()
+        shown = filter_entries(entries, query)
+        if typed := self._typed_entry(query, entries):
+            # first when nothing else matches the text, so Enter takes what was typed
+            exact = any(query.strip().lower() in e.text.lower() for e in shown)
+            shown = [*shown, typed] if exact else [typed, *shown]
+        self._shown = shown
+        option_list.set_options(Option(_prompt(e, query)) for e in shown)
+        choices = [e.choice for e in shown]
+        if shown:
+            option_list.highlighted = choices.index(previous) if previous in choices else 0
+
+    # -- live lists -----------------------------------------------------------------------
+    @work(exclusive=True, group="picker-live")
+    async def _load_live_lists(self) -> None:
+        core = self._app.core
+        providers = [core.provider(name) for name in self._models]
+        names = [p.name for p in providers if has_live_list(p) and p.configured]
+        hint = self.query_one("#picker-hint", Static)
+        if names:
+            hint.update(f"asking {', '.join(names)} for their models… · {HINT}")
+        for arrived in asyncio.as_completed([self._live_list(n) for n in names]):
+            name, models = await arrived
+            extra = [m for m in models if m and m not in self._models[name]]
+            if extra:
+                self._models[name].extend(extra)
+                self._refresh_options()
+        hint.update(HINT)
+
+    async def _live_list(self, name: str) -> tuple[str, list[str]]:
+        try:
+            async with asyncio.timeout(LIVE_TIMEOUT):
+                models = await self._app.core.provider(name).list_models()
+        except Exception:  # a menu is optional: any failure keeps the static list
+            return name, []
+        return name, [m for m in models if isinstance(m, str)]
+
+    # -- keys -----------------------------------------------------------------------------
+    @on(Input.Changed, "#picker-filter")
+    def _filter_changed(self) -> None:
+        self._refresh_options()
+        if self._shown:
+            self.query_one("#picker-list", OptionList).highlighted = 0
+
+    @on(Input.Submitted, "#picker-filter")
+    def _submitted(self) -> None:
+        index = self.query_one("#picker-list", OptionList).highlighted
+        if index is not None and index < len(self._shown):
+            self.dismiss(self._shown[index].choice)
+        else:
+            self.app.bell()
+
+    @on(OptionList.OptionSelected, "#picker-list")
+    def _clicked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self._shown[event.option_index].choice)
+
+    def action_move(self, step: int) -> None:
+        option_list = self.query_one("#picker-list", OptionList)
+        if step < 0:
+            option_list.action_cursor_up()
+        else:
+            option_list.action_cursor_down()
+
+    def action_page(self, step: int) -> None:
+        option_list = self.query_one("#picker-list", OptionList)
+        if step < 0:
+            option_list.action_page_up()
+        else:
+            option_list.action_page_down()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _display(provider: str, model: str) -> str:
+    return f"{one_line(provider, 30)}/{one_line(model, 80)}"
+
+
+def _prompt(entry: Entry, query: str) -> Content:
+    """The row: name with the typed text underlined, then the flags, dimmed."""
+    name = Content(entry.text)
+    start = entry.text.lower().find(query.strip().lower()) if query.strip() else -1
+    if start >= 0:
+        name = name.stylize("bold underline", start, start + len(query.strip()))
+    if not entry.flags:
+        return name
+    gap = max(2, NAME_WIDTH - cell_len(entry.text))
+    return name + Content(" " * gap) + Content.styled(entry.flags, "dim")

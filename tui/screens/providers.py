@@ -1,0 +1,312 @@
+"""F4: every provider, its state and models; enter an API key; send a test prompt.
+
+A key typed here goes into config.toml only (mode 0600) and is shown masked from then
+on; no full key is ever drawn, logged or put in a notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..cli import provider_flags
+from ..config import ConfigError, ProviderConfig, save
+from ..providers.base import Provider
+from ..providers.errors import ProviderError
+from ..sanitize import one_line
+from .model_picker import LIVE_TIMEOUT, has_live_list
+
+MODELS_SHOWN = 30  # a live list can hold hundreds; the picker (F2) is where to browse them
+
+
+def mask_key(key: str) -> str:
+    """``sk-…1234`` for a long key; a short one would be guessable from its ends."""
+    return f"{key[:3]}…{key[-4:]}" if len(key) > 12 else "••••"
+
+
+def provider_state(provider: Provider) -> str:
+    states = []
+    if not provider.configured:
+        states.append("needs key")
+    if not provider.working:
+        states.append("not working")
+    return " · ".join(states) or "configured"
+
+
+def first_line(text: str) -> str:
+    line = next((line for line in text.splitlines() if line.strip()), "")
+    return one_line(line, 200) or "(an empty reply)"
+
+
+class ProvidersScreen(Screen[None]):
+    """``ProvidersScreen(selected=None)``; Esc or q goes back."""
+
+    DEFAULT_CSS = """
+    ProvidersScreen {
+        layout: vertical;
+    }
+    #providers-body {
+        height: 1fr;
+    }
+    #provider-list {
+        width: 30;
+        height: 100%;
+        border: round $primary;
+    }
+    #provider-details {
+        width: 1fr;
+        height: 100%;
+        border: round $primary;
+        padding: 0 1;
+    }
+    #provider-info, #provider-models {
+        height: auto;
+    }
+    #provider-models {
+        margin-top: 1;
+    }
+    #provider-key {
+        margin-top: 1;
+    }
+    #provider-test-row {
+        height: auto;
+    }
+    #provider-test {
+        min-width: 10;
+    }
+    #provider-test-result {
+        width: 1fr;
+        height: auto;
+        padding: 1 1 0 1;
+    }
+    #provider-test-result.-error {
+        color: $text-error;
+    }
+    #provider-test-result.-ok {
+        color: $text-success;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape,q", "back", "Back"),
+        Binding("t", "test", "Test"),
+        Binding("k", "focus_key", "Enter key"),
+    ]
+
+    def __init__(self, selected: str | None = None) -> None:
+        super().__init__()
+        self._names: list[str] = []
+        self._selected = selected
+        self._live: dict[str, list[str]] = {}  # live model lists, asked once per visit
+        self._tests: dict[str, tuple[str, str]] = {}  # name -> (text, "" | "-ok" | "-error")
+
+    @property
+    def _app(self) -> Any:
+        return cast(Any, self.app)  # ChattermApp (or a test host): core, config
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="providers-body"):
+            provider_list = OptionList(id="provider-list", markup=False)
+            provider_list.border_title = "Providers"
+            yield provider_list
+            with VerticalScroll(id="provider-details"):
+                yield Static(id="provider-info", markup=False)
+                yield Static(id="provider-models", markup=False)
+                yield Input(password=True, id="provider-key")
+                with Horizontal(id="provider-test-row"):
+                    yield Button("Test", id="provider-test")
+                    yield Static(id="provider-test-result", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._names = list(self._app.core.provider_names())
+        provider_list = self.query_one("#provider-list", OptionList)
+        provider_list.set_options(Option(self._list_item(name)) for name in self._names)
+        start = self._names.index(self._selected) if self._selected in self._names else 0
+        provider_list.highlighted = start
+        provider_list.focus()
+        self._show(self._names[start])
+
+    # -- what is shown ----------------------------------------------------------------------
+    @property
+    def selected(self) -> str:
+        index = self.query_one("#provider-list", OptionList).highlighted
+        return self._names[index or 0]
+
+    def _provider(self, name: str) -> Provider:
+        return self._app.core.provider(name)
+
+    def _list_item(self, name: str) -> Content:
+        provider = self._provider(name)
+        state = provider_state(provider)
+        style = "$text-success" if state == "configured" else "$text-warning"
+        return Content.assemble(
+            (one_line(name, 24), "bold"),
+            "\n  ",
+            (one_line(provider.label, 22), "dim"),
+            "\n  ",
+            (state, style),
+        )
+
+    def _refresh_list(self) -> None:
+        provider_list = self.query_one("#provider-list", OptionList)
+        for index, name in enumerate(self._names):
+            provider_list.replace_option_prompt_at_index(index, self._list_item(name))
+
+    def _show(self, name: str) -> None:
+        provider = self._provider(name)
+        details = self.query_one("#provider-details", VerticalScroll)
+        details.border_title = one_line(name, 30)
+        self.query_one("#provider-info", Static).update(self._info(name, provider))
+        self._show_models(name)
+        self._show_key_input(name, provider)
+        self._show_test(name)
+
+    def _info(self, name: str, provider: Provider) -> Table:
+        """Label and value columns, so a long value wraps under itself."""
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        rows = [
+            ("label", one_line(provider.label, 60)),
+            ("kind", provider.kind),
+            ("URL", one_line(provider.base_url or provider.url or "(none: runs locally)", 200)),
+            ("flags", " · ".join(provider_flags(provider)) or "none"),
+            ("key", self._key_state(name, provider)),
+        ]
+        for label, value in rows:
+            table.add_row(label, Text(value))  # Text: a server's words are never markup
+        return table
+
+    def _key_state(self, name: str, provider: Provider) -> str:
+        """Where the key comes from, masked; or where one would go."""
+        resolved = provider.settings.api_key
+        in_file = self._app.config.providers.get(name)
+        file_key = in_file.api_key if in_file else None
+        env = provider.settings.api_key_env or provider.api_key_env
+        if resolved and resolved != file_key:
+            return f"{mask_key(resolved)} from ${env} (it wins over config.toml)"
+        if resolved:
+            return f"{mask_key(resolved)} in config.toml"
+        if provider.needs_auth:
+            return f"missing: {provider.key_hint()}"
+        return "not needed"
+
+    def _show_key_input(self, name: str, provider: Provider) -> None:
+        key_input = self.query_one("#provider-key", Input)
+        # a key only makes sense where the service reads one
+        key_input.display = provider.needs_auth or bool(provider.api_key_env)
+        key_input.placeholder = f"API key for {one_line(name, 30)} (Enter saves)"
+
+    def _show_models(self, name: str) -> None:
+        provider = self._provider(name)
+        loading = has_live_list(provider) and provider.configured and name not in self._live
+        models = self._live.get(name) or list(provider.instance_models)
+        text = ", ".join(one_line(m, 60) for m in models[:MODELS_SHOWN]) or "(none listed)"
+        if len(models) > MODELS_SHOWN:
+            text += f", … ({len(models) - MODELS_SHOWN} more in F2)"
+        widget = self.query_one("#provider-models", Static)
+        widget.update(
+            Content.assemble(
+                ("models", "bold"),
+                ("  loading…" if loading else ""),
+                "\n",
+                text,
+            )
+        )
+        if loading:
+            self._load_models(name)
+
+    def _show_test(self, name: str) -> None:
+        text, state = self._tests.get(name, ("press t to send a one-word test prompt", ""))
+        result = self.query_one("#provider-test-result", Static)
+        result.set_class(state == "-error", "-error")
+        result.set_class(state == "-ok", "-ok")
+        result.update(Content(text))
+
+    # -- workers ----------------------------------------------------------------------------
+    @work(exclusive=True, group="provider-models")
+    async def _load_models(self, name: str) -> None:
+        try:
+            async with asyncio.timeout(LIVE_TIMEOUT):
+                models = await self._provider(name).list_models()
+        except Exception:  # the static list stays: a menu is never worth an error here
+            models = []
+        self._live[name] = [m for m in models if isinstance(m, str) and m]
+        if name == self.selected:
+            self._show_models(name)
+
+    async def _run_test(self, name: str) -> None:
+        try:
+            reply = await self._app.core.test_provider(name)
+        except (ProviderError, ConfigError) as err:
+            self._tests[name] = (one_line(str(err), 400), "-error")
+        else:
+            self._tests[name] = (f"replied: {first_line(reply)}", "-ok")
+        if name == self.selected:
+            self._show_test(name)
+
+    # -- events and keys --------------------------------------------------------------------
+    @on(OptionList.OptionHighlighted, "#provider-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._show(self._names[event.option_index])
+
+    @on(Button.Pressed, "#provider-test")
+    def _test_pressed(self) -> None:
+        self.action_test()
+
+    def action_test(self) -> None:
+        name = self.selected
+        self._tests[name] = ("testing…", "")
+        self._show_test(name)
+        # one worker per provider, so testing a second one never cancels the first
+        self.run_worker(self._run_test(name), group=f"test-{name}", exclusive=True)
+
+    def action_focus_key(self) -> None:
+        key_input = self.query_one("#provider-key", Input)
+        if key_input.display:
+            key_input.focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @on(Input.Submitted, "#provider-key")
+    async def _key_submitted(self, event: Input.Submitted) -> None:
+        event.input.value = ""  # the typed key leaves the widget whatever happens next
+        key = event.value.strip()
+        name = self.selected
+        if not key or any(c.isspace() or not c.isprintable() for c in key):
+            self.notify("An API key is one word without spaces; nothing saved.", severity="error")
+            return
+        if not self._save_key(name, key):
+            return
+        await self._app.core.forget(name)
+        self._live.pop(name, None)
+        self._refresh_list()
+        self._show(name)
+        self.notify(f"Key for {one_line(name, 30)} saved to {self._app.config.path}")
+
+    def _save_key(self, name: str, key: str) -> bool:
+        config = self._app.config
+        entry = config.providers.get(name) or ProviderConfig(name=name, kind=name)
+        previous = entry.api_key
+        entry.api_key = key
+        config.providers[name] = entry
+        try:
+            save(config)
+        except OSError as err:
+            entry.api_key = previous  # what is in memory matches the file again
+            self.notify(f"Could not save {config.path}: {err.strerror}", severity="error")
+            return False
+        return True

@@ -1,0 +1,295 @@
+"""F5: the settings of config.toml that a person changes often, saved with ctrl+s.
+
+Nothing is saved until every field is valid. The theme applies live so it can be judged;
+leaving without saving puts the previous theme back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.validation import Function
+from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
+
+from ..config import Config, save
+from ..sanitize import one_line
+
+
+@dataclass(frozen=True)
+class Values:
+    """What the form holds, parsed; compared to tell whether anything changed."""
+
+    default_provider: str | None
+    default_model: str | None
+    request_timeout: str
+    fallback: str
+    theme: str
+    system_prompt: str
+
+
+def parse_timeout(text: str) -> float | None:
+    """A positive, finite number of seconds, or None."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if value > 0 and math.isfinite(value) else None
+
+
+def parse_fallback(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+class SettingsScreen(Screen[None]):
+    """``SettingsScreen()``; ctrl+s saves, Esc goes back (discarding what was not saved)."""
+
+    DEFAULT_CSS = """
+    SettingsScreen {
+        layout: vertical;
+    }
+    #settings-form {
+        height: 1fr;
+        border: round $primary;
+        padding: 0 1;
+    }
+    #settings-error {
+        color: $text-error;
+        margin-bottom: 1;
+    }
+    #settings-form .row {
+        height: auto;
+        margin-bottom: 1;
+    }
+    #settings-form .row Label {
+        width: 22;
+        color: $text-muted;
+    }
+    #settings-form .row Input, #settings-form .row Select {
+        width: 1fr;
+    }
+    #settings-prompt {
+        height: 5;
+        width: 1fr;
+        background: $boost;
+    }
+    #settings-message {
+        height: auto;
+    }
+    #settings-message.-error {
+        color: $text-error;
+    }
+    """
+
+    BINDINGS = [
+        # priority: the inputs and the text area would otherwise see ctrl+s first
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._saved_theme = ""
+        self._saved_values: Values | None = None
+
+    @property
+    def _app(self) -> Any:
+        return cast(Any, self.app)  # ChattermApp (or a test host): core, config
+
+    @property
+    def config(self) -> Config:
+        return self._app.config
+
+    def compose(self) -> ComposeResult:
+        config = self.config
+        names = self._app.core.provider_names()
+        default = config.default_provider if config.default_provider in names else Select.NULL
+        with VerticalScroll(id="settings-form") as form:
+            form.border_title = "Settings"
+            form.border_subtitle = one_line(str(config.path), 70)
+            yield Static(id="settings-error", markup=False)
+            with Horizontal(classes="row"):
+                yield Label("Default provider")
+                yield Select(
+                    [(name, name) for name in names],
+                    prompt="automatic",
+                    value=default,
+                    compact=True,
+                    id="settings-provider",
+                )
+            with Horizontal(classes="row"):
+                yield Label("Default model")
+                yield Input(
+                    config.default_model or "",
+                    placeholder="the provider's own default",
+                    compact=True,
+                    id="settings-model",
+                )
+            with Horizontal(classes="row"):
+                yield Label("Request timeout (s)")
+                yield Input(
+                    f"{config.request_timeout:g}",
+                    validators=[Function(lambda v: parse_timeout(v) is not None, "not positive")],
+                    compact=True,
+                    id="settings-timeout",
+                )
+            with Horizontal(classes="row"):
+                yield Label("Fallback order")
+                yield Input(
+                    ", ".join(config.fallback),
+                    placeholder="provider names, comma-separated",
+                    validators=[Function(self._unknown_none, "unknown provider")],
+                    valid_empty=True,
+                    compact=True,
+                    id="settings-fallback",
+                )
+            with Horizontal(classes="row"):
+                yield Label("Theme")
+                yield Select(
+                    [(theme, theme) for theme in sorted(self.app.available_themes)],
+                    allow_blank=False,
+                    value=self.app.theme,
+                    compact=True,
+                    id="settings-theme",
+                )
+            yield Label("System prompt for new conversations")
+            yield TextArea(config.system_prompt, compact=True, id="settings-prompt")
+            yield Static(id="settings-message", markup=False)
+            yield Button("Save", id="settings-save", variant="primary", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        banner = self.query_one("#settings-error", Static)
+        if self.config.error:
+            banner.update(
+                Content(
+                    f"{one_line(self.config.error, 300)}\nDefaults are in force. Saving writes "
+                    "a new file (the old one is kept as config.toml.bak)."
+                )
+            )
+        banner.display = bool(self.config.error)
+        self._saved_theme = self.app.theme
+        self._saved_values = self._values()
+        self.query_one("#settings-provider", Select).focus()
+
+    # -- the form -------------------------------------------------------------------------
+    def _unknown_none(self, text: str) -> bool:
+        return not self._unknown(parse_fallback(text))
+
+    def _unknown(self, names: list[str]) -> list[str]:
+        known = set(self._app.core.provider_names())
+        return [name for name in names if name not in known]
+
+    def _values(self) -> Values:
+        provider = self.query_one("#settings-provider", Select).value
+        theme = self.query_one("#settings-theme", Select).value
+        return Values(
+            default_provider=provider if isinstance(provider, str) else None,
+            default_model=self.query_one("#settings-model", Input).value.strip() or None,
+            request_timeout=self.query_one("#settings-timeout", Input).value,
+            fallback=self.query_one("#settings-fallback", Input).value,
+            theme=theme if isinstance(theme, str) else self.app.theme,
+            system_prompt=self.query_one("#settings-prompt", TextArea).text,
+        )
+
+    def _problems(self, values: Values) -> list[str]:
+        problems = []
+        if parse_timeout(values.request_timeout) is None:
+            problems.append("Request timeout must be a positive number of seconds.")
+        if unknown := self._unknown(parse_fallback(values.fallback)):
+            known = ", ".join(self._app.core.provider_names())
+            problems.append(f"Unknown provider in fallback: {', '.join(unknown)} (known: {known}).")
+        return problems
+
+    def _message(self, text: str, *, error: bool = False) -> None:
+        message = self.query_one("#settings-message", Static)
+        message.set_class(error, "-error")
+        message.update(Content(one_line(text, 400)))
+
+    # -- events and keys ------------------------------------------------------------------
+    @on(Select.Changed, "#settings-provider")
+    def _provider_changed(self, event: Select.Changed) -> None:
+        model = self.query_one("#settings-model", Input)
+        if isinstance(event.value, str):
+            default = self._app.core.provider(event.value).instance_default_model
+            model.placeholder = one_line(f"{default} (the provider's default)", 60)
+        else:
+            model.placeholder = "the provider's own default"
+
+    @on(Select.Changed, "#settings-theme")
+    def _theme_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and event.value != self.app.theme:
+            self.app.theme = event.value  # live, so the user sees what they pick
+
+    @on(Button.Pressed, "#settings-save")
+    async def _save_pressed(self) -> None:
+        await self.action_save()
+
+    async def action_save(self) -> None:
+        values = self._values()
+        if problems := self._problems(values):
+            for field in ("#settings-timeout", "#settings-fallback"):
+                self.query_one(field, Input).validate(self.query_one(field, Input).value)
+            self._message(" ".join(problems), error=True)
+            self.notify(" ".join(problems), title="Not saved", severity="error")
+            return
+        timeout_changed = self._apply(values)
+        if timeout_changed is None:
+            return
+        if timeout_changed:
+            # instances keep the timeout they were built with; new ones read the new value
+            await self._app.core.forget()
+        self._saved_theme = values.theme
+        self._saved_values = values
+        self.query_one("#settings-error", Static).display = False
+        self._message(f"Saved to {self.config.path}")
+        self.notify(f"Saved to {self.config.path}")
+
+    def _apply(self, values: Values) -> bool | None:
+        """Put *values* into the config and write it; None (and nothing changed) on failure."""
+        config = self.config
+        before = (
+            config.default_provider,
+            config.default_model,
+            config.request_timeout,
+            config.fallback,
+            config.theme,
+            config.system_prompt,
+        )
+        timeout = parse_timeout(values.request_timeout)
+        assert timeout is not None  # _problems checked it
+        config.default_provider = values.default_provider
+        config.default_model = values.default_model
+        config.request_timeout = timeout
+        config.fallback = parse_fallback(values.fallback)
+        config.theme = values.theme
+        config.system_prompt = values.system_prompt
+        try:
+            save(config)
+        except OSError as err:
+            (
+                config.default_provider,
+                config.default_model,
+                config.request_timeout,
+                config.fallback,
+                config.theme,
+                config.system_prompt,
+            ) = before
+            self._message(f"Could not save {config.path}: {err.strerror}", error=True)
+            self.notify(f"Could not save {config.path}: {err.strerror}", severity="error")
+            return None
+        return timeout != before[2]
+
+    def action_back(self) -> None:
+        if self._saved_values is not None and self._values() != self._saved_values:
+            self.notify("Unsaved settings were discarded.")
+        if self.app.theme != self._saved_theme:
+            self.app.theme = self._saved_theme
+        self.app.pop_screen()

@@ -1,0 +1,65 @@
+"""The status line: provider · model · state, with live speed while a reply streams."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ..sanitize import clean
+
+
+class StatusLine(Static):
+    """Shows what the conversation talks to and what it is doing."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, markup=False)
+        self.provider = ""
+        self.model = ""
+        self.state = "idle"
+        self.detail = ""
+        self._started = 0.0
+        self._first: float | None = None
+        self._chunks = 0
+
+    def set_model(self, provider: str, model: str) -> None:
+        self.provider, self.model = provider, model
+        self._redraw()
+
+    def set_state(self, state: str, detail: str = "") -> None:
+        self.state, self.detail = state, detail
+        if state == "waiting":
+            self._started, self._first, self._chunks = time.monotonic(), None, 0
+        self._redraw()
+
+    def count(self, chunks: int = 1) -> None:
+        """Called per chunk; the speed text is drawn by ``tick`` at the log's pace."""
+        if self._first is None:
+            self._first = time.monotonic()
+            self.state = "streaming"
+        self._chunks += chunks
+
+    def tick(self) -> None:
+        if self.state == "streaming":
+            self._redraw()
+
+    def speed_text(self) -> str:
+        if self._first is None:
+            return ""
+        elapsed = max(time.monotonic() - self._first, 1e-3)
+        ttft = self._first - self._started
+        return f"{self._chunks / elapsed:.0f} tok/s · first token {ttft:.2f} s"
+
+    def _redraw(self) -> None:
+        text = Text()
+        text.append(clean(self.provider) or "-", style="bold")
+        text.append(" · ")
+        text.append(clean(self.model) or "-")
+        text.append(" · ")
+        style = {"error": "bold red", "streaming": "green", "waiting": "yellow"}.get(self.state, "")
+        text.append(self.state, style=style)
+        extra = self.speed_text() if self.state == "streaming" else self.detail
+        if extra:
+            text.append(f" · {clean(extra)}", style="dim")
+        self.update(text)

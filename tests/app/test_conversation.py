@@ -26,8 +26,8 @@ def make_app(tmp_path: Path, server: OpenAIServer, **config: object) -> Chatterm
     return ChattermApp(cfg, store, state_path=tmp_path / "state.json")
 
 
-async def wait_until(pilot, test: Callable[[], bool], timeout: float = 10) -> None:
-    for _ in range(int(timeout / 0.05)):
+async def wait_until(pilot, test: Callable[[], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds / 0.05)):
         if test():
             return
         await pilot.pause(0.05)

@@ -29,6 +29,7 @@ class Core:
         self.config = config
         self.store = store
         self._instances: dict[str, Provider] = {}
+        self._retired: list[Provider] = []
 
     def provider(self, name: str) -> Provider:
         if name not in self._instances:
@@ -39,17 +40,20 @@ class Core:
         return self.config.provider_names()
 
     async def forget(self, name: str | None = None) -> None:
-        """Drop cached instances after settings change, so the next call uses the new ones."""
+        """Drop cached instances after settings change, so the next call uses the new ones.
+
+        Their clients close at ``aclose``: a reply still streaming through one is not cut.
+        """
         names = [name] if name else list(self._instances)
         for n in names:
-            instance = self._instances.pop(n, None)
-            if instance is not None:
-                await instance.aclose()
+            if (instance := self._instances.pop(n, None)) is not None:
+                self._retired.append(instance)
 
     async def aclose(self) -> None:
-        for instance in self._instances.values():
+        for instance in [*self._instances.values(), *self._retired]:
             await instance.aclose()
         self._instances.clear()
+        self._retired.clear()
 
     def default_choice(self) -> tuple[str, str]:
         """(provider, model) from the config, without any network probe."""

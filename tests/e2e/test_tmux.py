@@ -37,6 +37,8 @@ class Tmux:
         return result.stdout
 
     def start(self, command: str, env: dict[str, str]) -> None:
+        # A fresh server each time: reusing a socket right after kill-server can race.
+        self.socket = f"chatterm-test-{uuid.uuid4().hex[:8]}"
         exports = " ".join(f"{k}={v}" for k, v in env.items())
         self.cmd(
             "new-session",
@@ -64,7 +66,8 @@ class Tmux:
             if test(text):
                 return text
             time.sleep(0.1)
-        raise AssertionError(f"screen never matched; last screen:\n{text}")
+        alive = self.cmd("list-sessions")
+        raise AssertionError(f"screen never matched (tmux: {alive!r}); last screen:\n{text}")
 
     def kill(self) -> None:
         self.cmd("kill-server")

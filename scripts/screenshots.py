@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -68,10 +70,19 @@ async def main() -> None:
     from tui.providers.echo import compose_reply
     from tui.store import SessionStore
 
-    tmp = Path(tempfile.mkdtemp(prefix="chatterm-shots-"))
+    # A fixed folder: the settings screen shows the config path.
+    tmp = Path(tempfile.gettempdir()) / "chatterm-screenshots"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
     os.environ["CHATTERM_DATA_DIR"] = str(tmp / "data")
+    os.environ["TZ"] = "UTC"  # the sessions screen shows local times
+    time.tzset()
     config = Config(path=tmp / "config.toml", default_provider="echo")
     config.providers["echo"] = ProviderConfig(name="echo", kind="echo", options={"delay": 0})
+    # Nothing on this port: a local Ollama must not change what the picker shows.
+    config.providers["ollama"] = ProviderConfig(
+        name="ollama", kind="ollama", base_url="http://127.0.0.1:9"
+    )
     store = SessionStore(tmp / "data" / "sessions")
     session = store.load(_seed(store))
     app = ChattermApp(config, store, session=session, state_path=tmp / "state.json")

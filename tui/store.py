@@ -163,14 +163,20 @@ def _copied(value: Any) -> Any:
 
 @dataclass
 class _SyncState:
-    signature: Signature | None
+    signature: Signature | None  # of the file as last seen; None: there was no file
     header: tuple[Any, ...]
     messages: dict[str, tuple[Any, ...]]
+    fresh: bool = False  # made by new(): its id must not already be taken on disk
 
     @classmethod
     def of(cls, session: Session, signature: Signature | None) -> _SyncState:
         fingerprints = {m.id: _fingerprint(m) for m in session.messages}
         return cls(signature, _header(session), fingerprints)
+
+    @classmethod
+    def unknown(cls, *, fresh: bool = False) -> _SyncState:
+        """Nothing seen yet: on a merge, every field and message of ours counts as changed."""
+        return cls(None, tuple(object() for _ in _HEADER_FIELDS), {}, fresh)
 
 
 def _merge(session: Session, disk: Session, base: _SyncState, targets: set[str]) -> None:
@@ -215,8 +221,8 @@ def _merge_messages(
 
 def _put(messages: list[Message], message: Message) -> None:
     """Replace the message with the same id, else append it."""
-    for index, existing in enumerate(messages):
-        if existing is message or existing.id == message.id:
+    for index in range(len(messages) - 1, -1, -1):  # from the end: that is where replies are
+        if messages[index] is message or messages[index].id == message.id:
             messages[index] = message
             return
     messages.append(message)
@@ -373,13 +379,7 @@ def _read(path: Path) -> tuple[bytes, Signature]:
 
 def _parse_document(raw: bytes, session_id: str) -> Session:
     """Raises _Newer for a later schema, _Invalid for anything else unusable."""
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        # A newer chatterm might use syntax we cannot read: that is not corruption.
-        if (declared := _DECLARED_SCHEMA.search(raw)) and int(declared[1]) > SCHEMA:
-            raise _Newer(int(declared[1])) from None
-        raise _Invalid(f"not valid TOML: {err}") from None
+    doc = _decode(raw)
     schema = doc.get("schema")
     if type(schema) is not int:
         raise _Invalid("schema: missing or not a whole number")
@@ -387,6 +387,24 @@ def _parse_document(raw: bytes, session_id: str) -> Session:
         raise _Newer(schema)
     if schema < 1:
         raise _Invalid(f"schema: unknown version {schema}")
+    try:
+        return _build(doc, session_id)
+    except OverflowError as err:  # e.g. year 1 at +01:00 has no UTC equivalent
+        raise _Invalid(f"a date is out of range: {err}") from None
+
+
+def _decode(raw: bytes) -> dict[str, Any]:
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as err:
+        # A newer chatterm might use syntax we cannot read: that is not corruption.
+        if (declared := _DECLARED_SCHEMA.search(raw)) and int(declared[1]) > SCHEMA:
+            raise _Newer(int(declared[1])) from None
+        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+        raise _Invalid(f"not valid TOML: {reason}") from None
+
+
+def _build(doc: dict[str, Any], session_id: str) -> Session:
     _text(doc, "id", "")  # checked, but the file name is what identifies a session
     return Session(
         id=session_id,
@@ -494,7 +512,7 @@ def _summary(session_id: str, entry: dict[str, Any], path: Path) -> SessionSumma
             count=count,
             path=path,
         )
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OverflowError):
         return None
 
 
@@ -585,7 +603,9 @@ class SessionStore:
     def new(self, provider: str, model: str, system_prompt: str = "") -> Session:
         """In memory only: the file appears with the first append."""
         created = now()
-        return Session(new_session_id(), "", created, created, provider, model, system_prompt)
+        session = Session(new_session_id(), "", created, created, provider, model, system_prompt)
+        session._sync = _SyncState.unknown(fresh=True)
+        return session
 
     # -- reading --------------------------------------------------------------------------
     def load(self, session_id: str) -> Session:
@@ -659,19 +679,21 @@ class SessionStore:
             path = self.path(session.id)
             try:
                 with self._locked(session.id):
-                    if session._sync is not None or not path.exists():
+                    if not (session._sync and session._sync.fresh and path.exists()):
                         self._write(session, path, targets)
                         return
             except OSError as err:
                 raise SessionError(f"could not save {path}: {_reason(err)}") from err
-            # Never saved, yet its id is taken (two sessions in one second with the same
-            # random tail): merging two unrelated conversations would be worse than a new id.
+            # Made by new() and never saved, yet its id is taken (two sessions in one second
+            # with the same random tail): better a new id than two conversations merged.
             session.id = new_session_id()
 
     def _write(self, session: Session, path: Path, targets: set[str]) -> None:
         """Under the lock: merge if somebody else wrote since we last looked, then write."""
-        base = session._sync
-        if base is not None and _signature(path) not in (None, base.signature):
+        # A Session built by hand (or by dataclasses.replace) has no record: merge with all of
+        # it counting as ours rather than overwrite what is on disk.
+        base = session._sync or _SyncState.unknown()
+        if _signature(path) not in (None, base.signature):
             if (disk := self._read_for_merge(path, session.id)) is not None:
                 _merge(session, disk, base, targets)
         if not session.title:
@@ -747,7 +769,7 @@ class SessionStore:
         if _is_current(cached, st):
             if "newer" in cached:
                 fresh[session_id] = cached
-                problems.append(f"{entry.name}: written by a newer chatterm; skipped")
+                problems.append(_newer_problem(entry.name, cached["newer"]))
                 return None
             if (summary := _summary(session_id, cached, path)) is not None:
                 fresh[session_id] = cached
@@ -771,7 +793,7 @@ class SessionStore:
         try:
             session = self._parse(raw, session_id)
         except _Newer as err:
-            problems.append(f"{path.name}: written by a newer chatterm ({err}); skipped")
+            problems.append(_newer_problem(path.name, err.schema))
             mtime_ns, size, ino = signature
             return {"newer": err.schema, "mtime_ns": mtime_ns, "size": size, "ino": ino}
         except _Invalid as err:
@@ -791,7 +813,7 @@ class SessionStore:
     def _read_index(self) -> dict[str, Any]:
         try:
             index = json.loads((self.root / INDEX_NAME).read_bytes())
-        except (OSError, ValueError):  # missing or damaged: rebuilt from the files
+        except (OSError, ValueError, RecursionError):  # missing or damaged: rebuilt from files
             return {}
         return index if isinstance(index, dict) else {}
 
@@ -817,6 +839,10 @@ class SessionStore:
 
 def _reason(err: OSError) -> str:
     return one_line(err.strerror or str(err), 160)
+
+
+def _newer_problem(name: str, schema: Any) -> str:
+    return f"{name}: written by a newer chatterm (schema {one_line(str(schema), 20)}); skipped"
 
 
 def _newer_line(path: Path, err: _Newer) -> str:

@@ -34,8 +34,13 @@ def host_config(tmp: Path, **values: Any) -> Config:
     return config
 
 
+CSS_FILE = Path(__file__).resolve().parents[2] / "tui" / "chatterm.tcss"
+
+
 class HostApp(App[None]):
     """``HostApp(config)``; state (recent models) and sessions live beside the config file."""
+
+    CSS_PATH = CSS_FILE  # the app's one stylesheet, so screens look as they do in chatterm
 
     def __init__(self, config: Config, *, store: SessionStore | None = None) -> None:
         super().__init__()

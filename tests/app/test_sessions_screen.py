@@ -11,6 +11,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
+from tests.app.host import CSS_FILE
 from tui.screens.sessions import SessionsScreen
 from tui.store import Message, SessionStore, SessionSummary
 
@@ -20,6 +21,8 @@ Results = list[str | None]
 
 class Host(App[None]):
     """Shows nothing itself; each test pushes the screen and drives it with the pilot."""
+
+    CSS_PATH = CSS_FILE
 
     def __init__(self) -> None:
         super().__init__()

@@ -85,33 +85,6 @@ def has_live_list(provider: Provider) -> bool:
 class ModelPickerScreen(ModalScreen[Choice | None]):
     """Returns ``(provider, model)``, or None when cancelled."""
 
-    DEFAULT_CSS = """
-    ModelPickerScreen {
-        align: center middle;
-    }
-    #picker-box {
-        width: 100%;
-        max-width: 78;
-        height: 100%;
-        max-height: 22;
-        border: round $primary;
-        background: $surface;
-        padding: 0 1;
-    }
-    #picker-filter {
-        margin-bottom: 0;
-    }
-    #picker-list {
-        height: 1fr;
-        border: none;
-        padding: 0;
-    }
-    #picker-hint {
-        height: 1;
-        color: $text-muted;
-    }
-    """
-
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         # priority: the Input keeps focus, so the list moves without ever taking it

@@ -52,52 +52,6 @@ def first_line(text: str) -> str:
 class ProvidersScreen(Screen[None]):
     """``ProvidersScreen(selected=None)``; Esc or q goes back."""
 
-    DEFAULT_CSS = """
-    ProvidersScreen {
-        layout: vertical;
-    }
-    #providers-body {
-        height: 1fr;
-    }
-    #provider-list {
-        width: 30;
-        height: 100%;
-        border: round $primary;
-    }
-    #provider-details {
-        width: 1fr;
-        height: 100%;
-        border: round $primary;
-        padding: 0 1;
-    }
-    #provider-info, #provider-models {
-        height: auto;
-    }
-    #provider-models {
-        margin-top: 1;
-    }
-    #provider-key {
-        margin-top: 1;
-    }
-    #provider-test-row {
-        height: auto;
-    }
-    #provider-test {
-        min-width: 10;
-    }
-    #provider-test-result {
-        width: 1fr;
-        height: auto;
-        padding: 1 1 0 1;
-    }
-    #provider-test-result.-error {
-        color: $text-error;
-    }
-    #provider-test-result.-ok {
-        color: $text-success;
-    }
-    """
-
     BINDINGS = [
         Binding("escape,q", "back", "Back"),
         Binding("t", "test", "Test"),

@@ -39,7 +39,7 @@ MODEL_WIDTH = 22
 UPDATED_WIDTH = 16  # "YYYY-MM-DD HH:MM"
 COUNT_WIDTH = 4
 MIN_TITLE_WIDTH = 12
-# Two cells of padding per column, and one for the vertical scrollbar (see DEFAULT_CSS).
+# Two cells of padding per column, and one for the vertical scrollbar (see chatterm.tcss).
 CHROME_WIDTH = 4 * 2 + 1
 
 StorageErrors = (SessionError, OSError)
@@ -130,33 +130,6 @@ class SessionTable(DataTable[Text]):
 # -- the screen ---------------------------------------------------------------------------
 class SessionsScreen(Screen[str | None]):
     """Returns the id of the session to open, or None when closed with Esc."""
-
-    DEFAULT_CSS = """
-    SessionsScreen {
-        layout: vertical;
-    }
-    #sessions-filter {
-        margin: 0;
-    }
-    #sessions-warning {
-        height: 1;
-        padding: 0 1;
-        color: $text-warning;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
-        display: none;
-    }
-    #sessions-message {
-        height: 1fr;
-        padding: 1 2;
-        color: $text-muted;
-    }
-    #sessions-table {
-        height: 1fr;
-        scrollbar-size-vertical: 1;
-        display: none;
-    }
-    """
 
     AUTO_FOCUS = ""  # focus goes to the table once it is filled, see _show_loaded
 
@@ -429,20 +402,6 @@ class SessionsScreen(Screen[str | None]):
 class RenameScreen(ModalScreen[str | None]):
     """An Input prefilled with the title: Enter returns the text, Esc returns None."""
 
-    DEFAULT_CSS = """
-    RenameScreen {
-        align: center middle;
-    }
-    #rename-box {
-        width: 100%;
-        max-width: 64;
-        height: auto;
-        border: round $primary;
-        background: $surface;
-        padding: 0 1;
-    }
-    """
-
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str) -> None:
@@ -469,20 +428,6 @@ class RenameScreen(ModalScreen[str | None]):
 
 class ConfirmScreen(ModalScreen[bool]):
     """A yes/no question: y returns True; n or Esc returns False."""
-
-    DEFAULT_CSS = """
-    ConfirmScreen {
-        align: center middle;
-    }
-    #confirm-text {
-        width: auto;
-        max-width: 72;
-        height: auto;
-        border: round $warning;
-        background: $surface;
-        padding: 0 1;
-    }
-    """
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),

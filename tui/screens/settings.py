@@ -51,43 +51,6 @@ def parse_fallback(text: str) -> list[str]:
 class SettingsScreen(Screen[None]):
     """``SettingsScreen()``; ctrl+s saves, Esc goes back (discarding what was not saved)."""
 
-    DEFAULT_CSS = """
-    SettingsScreen {
-        layout: vertical;
-    }
-    #settings-form {
-        height: 1fr;
-        border: round $primary;
-        padding: 0 1;
-    }
-    #settings-error {
-        color: $text-error;
-        margin-bottom: 1;
-    }
-    #settings-form .row {
-        height: auto;
-        margin-bottom: 1;
-    }
-    #settings-form .row Label {
-        width: 22;
-        color: $text-muted;
-    }
-    #settings-form .row Input, #settings-form .row Select {
-        width: 1fr;
-    }
-    #settings-prompt {
-        height: 5;
-        width: 1fr;
-        background: $boost;
-    }
-    #settings-message {
-        height: auto;
-    }
-    #settings-message.-error {
-        color: $text-error;
-    }
-    """
-
     BINDINGS = [
         # priority: the inputs and the text area would otherwise see ctrl+s first
         Binding("ctrl+s", "save", "Save", priority=True),

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.servers import OllamaServer, Raw, drain, free_port
+from tests.unit.checks import assert_readable as _readable
 from tui.providers.errors import (
     BadResponse,
     ConnectFailed,
@@ -25,9 +26,7 @@ HELLO = [{"role": "user", "content": "hi"}]
 
 
 def assert_readable(err: Exception | None) -> ProviderError:
-    assert isinstance(err, ProviderError), err
-    assert "\n" not in str(err) and str(err).startswith("ollama: ")
-    return err
+    return _readable(err, "ollama")
 
 
 @pytest.fixture

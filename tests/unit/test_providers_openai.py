@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.servers import OpenAIServer, Raw, drain, free_port
+from tests.unit.checks import assert_readable as _readable
 from tui.providers.errors import (
     BadResponse,
     ConnectFailed,
@@ -32,12 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def assert_readable(err: Exception | None, provider: str = "openai") -> ProviderError:
-    """One line, names the provider, never quotes the key."""
-    assert isinstance(err, ProviderError), err
-    assert "\n" not in str(err)
-    assert str(err).startswith(f"{provider}: ")
-    assert KEY not in str(err) and KEY not in repr(err)
-    return err
+    return _readable(err, provider, secret=KEY)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests.servers import RaycastServer, drain, free_port
+from tests.unit.checks import assert_readable as _readable
 from tui.providers.errors import (
     BadResponse,
     ConnectFailed,
@@ -26,10 +27,7 @@ HELLO = [{"role": "user", "content": "hi"}]
 
 
 def assert_readable(err: Exception | None) -> ProviderError:
-    assert isinstance(err, ProviderError), err
-    assert "\n" not in str(err) and str(err).startswith("raycast: ")
-    assert KEY not in str(err) and KEY not in repr(err)
-    return err
+    return _readable(err, "raycast", secret=KEY)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests.servers import ForwardProxy, Raw, VoiGptServer, drain, free_port
+from tests.unit.checks import assert_readable as _readable
 from tui.providers.errors import (
     BadResponse,
     ConnectFailed,
@@ -24,9 +25,7 @@ HELLO = [{"role": "user", "content": "hi"}]
 
 
 def assert_readable(err: Exception | None) -> ProviderError:
-    assert isinstance(err, ProviderError), err
-    assert "\n" not in str(err) and str(err).startswith("voigpt: ")
-    return err
+    return _readable(err, "voigpt")
 
 
 def gets(server: VoiGptServer) -> int:

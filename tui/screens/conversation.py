@@ -17,10 +17,8 @@ from ..widgets.message_log import MessageLog
 from ..widgets.prompt import PromptArea
 from ..widgets.status import StatusLine
 
-FIRST_RUN_HINT = (
-    "No provider is configured, so you are talking to the offline echo provider. "
-    "F4 opens the providers screen to add a key."
-)
+# One line at 80 columns.
+FIRST_RUN_HINT = "No provider set up: this is the offline echo provider. F4 adds a key."
 
 
 class ConversationScreen(Screen[None]):

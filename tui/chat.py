@@ -15,7 +15,7 @@ from . import providers as registry
 from .config import Config, ConfigError
 from .providers.base import Provider
 from .providers.errors import ProviderError, RateLimited, UnknownModel
-from .sanitize import StreamCleaner
+from .sanitize import StreamCleaner, one_line
 from .store import Message, Session, SessionStore
 
 SAVE_INTERVAL = 1.0  # seconds of reply text at risk if the process dies mid-stream
@@ -160,6 +160,9 @@ class Exchange:
             raise
         except (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit):
             self._save("cancelled")
+            raise
+        except Exception as err:  # a bug still leaves the partial reply saved, marked
+            self._save("error", one_line(f"unexpected {type(err).__name__}: {err}", 300))
             raise
         self._save("complete")
 

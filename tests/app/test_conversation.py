@@ -303,3 +303,27 @@ async def test_f1_lists_every_key_and_palette_reaches_models(tmp_path: Path) -> 
             await pilot.press("enter")
             await pilot.pause(0.2)
             assert app.conversation.session.model == "m2"
+
+
+async def test_a_bug_in_a_provider_shows_as_an_error_and_the_app_stays_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.providers.echo import EchoProvider
+
+    async def broken(self, model, messages):  # a provider with a parsing bug
+        yield "first words "
+        raise KeyError("choices")
+
+    monkeypatch.setattr(EchoProvider, "_stream", broken)
+    cfg = host_config(tmp_path, default_provider="echo")
+    app = ChattermApp(cfg, SessionStore(tmp_path / "s"), state_path=tmp_path / "state.json")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.conversation
+        await type_and_send(pilot, "hi")
+        await wait_until(pilot, lambda: not screen.streaming)
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "first words" in text and "KeyError" in text
+        assert app.is_running
+        reply = saved(app)["messages"][-1]
+        assert reply["status"] == "error" and reply["content"] == "first words "

@@ -12,6 +12,7 @@ from textual.widgets import Footer, Static
 
 from ..chat import Exchange, drop_last_reply
 from ..providers.errors import ProviderError
+from ..sanitize import one_line
 from ..store import Session, SessionError
 from ..widgets.message_log import MessageLog
 from ..widgets.prompt import PromptArea
@@ -120,11 +121,14 @@ class ConversationScreen(Screen[None]):
             raise
         except (OSError, SessionError) as err:  # the disk, not the provider: still stay up
             self._finished(exchange, "error", f"could not save the conversation: {err}")
+        except Exception as err:  # a bug must not close the app and lose the screen
+            self._finished(exchange, "error", f"unexpected {type(err).__name__}: {err}")
         else:
             self._finished(exchange, "complete")
 
     def _finished(self, exchange: Exchange, status: str, error: str = "") -> None:
         self.streaming = False
+        error = one_line(error, 400)
         reply = exchange.reply
         self.log_view.finish_reply(status, error, provider=reply.provider, model=reply.model)
         state = {"complete": "idle", "cancelled": "stopped"}.get(status, status)

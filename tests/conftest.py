@@ -24,6 +24,9 @@ from tests.servers import (  # noqa: E402
 from tui.providers import build  # noqa: E402
 from tui.providers.base import Provider, ProviderSettings  # noqa: E402
 
+# The fault matrix's table (tests/reliability); here so the xdist controller loads it too.
+pytest_plugins = ["tests.reliability.matrix"]
+
 
 @pytest.fixture
 def openai_server() -> Iterator[OpenAIServer]:

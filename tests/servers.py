@@ -28,7 +28,9 @@ Constructor keywords (all servers): ``reply`` (str, or a list of exact chunks), 
 between chunks), ``mode``, ``aux_mode``, ``api_key`` (when set, a request without
 ``Authorization: Bearer <api_key>`` gets 401), ``stall`` (seconds, default 3),
 ``retry_after`` (the 429's Retry-After value), ``models`` (for the model lists),
-``host``, ``port`` (0: an ephemeral port).
+``host``, ``port`` (0: an ephemeral port), ``tls`` (an ``ssl.SSLContext``: a client that
+opens with a TLS handshake gets TLS on the same port; ``self_signed_tls(dir)`` makes one
+with a certificate no client trusts).
 
 Modes: ``server.mode`` is how the chat endpoint answers every request; ``server.script(...)``
 queues modes (or ``Raw`` byte strings) for the next chat requests, one each, before
@@ -46,6 +48,8 @@ falling back to ``mode``. ``server.aux_mode`` is how the secondary endpoint answ
     wrong_shape  valid JSON without the fields the protocol promises
     empty        a well-formed reply with no text
     huge_line    after the first chunk, one line longer than 1 MiB
+    endless      after the first chunk, 64 KiB pieces of text until the client leaves (a
+                 runaway reply; VoiGpt: a JSON body that never closes)
     error_event  an error object inside the 200 stream (VoiGpt: an {"error": ...} body)
     rotate_token VoiGpt: forget every issued token and answer 403, as a rotation would
     no_cookie    VoiGpt aux_mode: the home page sets no csrftoken cookie
@@ -82,9 +86,12 @@ import json
 import re
 import secrets
 import selectors
+import shutil
 import signal
 import socket
+import ssl
 import string
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -95,10 +102,11 @@ from urllib.parse import urlsplit
 
 DEFAULT_REPLY = "Hello from the loopback server. Streaming works."
 HUGE_LINE = (1 << 20) + 4096  # just past the client's 1 MiB line bound
+ENDLESS_PIECE = 1 << 16  # the text in each frame of the endless mode (well under a line bound)
 MAX_STALL = 3.0  # a stall never outlives a test by more than this
 COMMON_MODES = frozenset(
     {"normal", "401", "403", "404", "429", "500", "drop", "cut", "not_json", "stall"}
-    | {"wrong_shape", "empty", "huge_line", "error_event"}
+    | {"wrong_shape", "empty", "huge_line", "error_event", "endless"}
 )
 _LINE_LIMIT = 65536
 # (method, path test, "chat" or "aux", handler(exchange, mode))
@@ -272,6 +280,7 @@ class Frames:
     bad: bytes  # a line that is not JSON
     error: bytes  # an error object inside the stream
     huge: bytes  # one line past the client's bound
+    endless: bytes = b""  # one frame of ENDLESS_PIECE characters, repeated without end
     content_type: str = "text/event-stream; charset=utf-8"
     headers: list[tuple[str, str]] = field(default_factory=list)
 
@@ -299,6 +308,7 @@ class LoopbackServer:
         models: Sequence[str] = (),
         host: str = "127.0.0.1",
         port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.reply = reply
         self.chunks = chunks
@@ -316,6 +326,7 @@ class LoopbackServer:
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
         self._socks: set[socket.socket] = set()
+        self.tls = tls  # when set, a connection that opens with a TLS handshake gets TLS
         self._listener = socket.create_server((host, port))
         self.host, self.port = self._listener.getsockname()[:2]
         self._wake_r, self._wake_w = socket.socketpair()
@@ -493,7 +504,15 @@ class LoopbackServer:
             ex.chunk(frames.error)
             ex.end_chunks()
             return True
+        elif mode == "endless":
+            self._send_forever(ex, frames.endless)
+            return True
         return False
+
+    def _send_forever(self, ex: Exchange, frame: bytes) -> None:
+        """*frame* again and again until the client leaves (OSError) or the server closes."""
+        while not self.stopping.is_set():
+            ex.chunk(frame)
 
     def send_whole(
         self,
@@ -546,8 +565,20 @@ class LoopbackServer:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
+    def _maybe_tls(self, sock: socket.socket) -> socket.socket:
+        """TLS for a client that starts a handshake (first byte 0x16), plain HTTP otherwise:
+        one port serves both https:// and http://."""
+        if self.tls is None or sock.recv(1, socket.MSG_PEEK) != b"\x16":
+            return sock
+        wrapped = self.tls.wrap_socket(sock, server_side=True)  # raises if the client refuses
+        with self._lock:  # close() must cut the wrapped socket, not the detached one
+            self._socks.discard(sock)
+            self._socks.add(wrapped)
+        return wrapped
+
     def _serve_connection(self, sock: socket.socket) -> None:
         try:
+            sock = self._maybe_tls(sock)
             with sock, sock.makefile("rb") as rfile:
                 while not self.stopping.is_set():
                     try:
@@ -581,8 +612,9 @@ class OpenAIServer(LoopbackServer):
 
     def routes(self) -> list[Route]:
         return [
-            ("POST", lambda p: p.endswith("/chat/completions"), "chat", self.chat),
-            ("GET", lambda p: p.endswith("/models"), "aux", self.list_models),
+            # Exact paths, so a wrong base_url (a missing or extra segment) gets a 404.
+            ("POST", lambda p: p == f"{self.base_path}/chat/completions", "chat", self.chat),
+            ("GET", lambda p: p == f"{self.base_path}/models", "aux", self.list_models),
         ]
 
     def chat(self, ex: Exchange, mode: str) -> None:
@@ -618,7 +650,10 @@ class OpenAIServer(LoopbackServer):
                 error=b"data: "
                 + dumps({"error": {**error, "param": None, "code": None}})
                 + b"\n\n",
-                huge=event([choice({"content": "x" * self.huge_size})]),
+                huge=event([choice({"content": "x" * self.huge_size})])
+                if mode == "huge_line"
+                else b"",
+                endless=event([choice({"content": "y" * ENDLESS_PIECE})]),
             ),
         )
 
@@ -707,7 +742,8 @@ class OllamaServer(LoopbackServer):
                     {"error": "an error was encountered while running the model: unexpected EOF"}
                 )
                 + b"\n",
-                huge=line(message("x" * self.huge_size)),
+                huge=line(message("x" * self.huge_size)) if mode == "huge_line" else b"",
+                endless=line(message("y" * ENDLESS_PIECE)),
                 content_type="application/x-ndjson",
             ),
         )
@@ -766,7 +802,8 @@ class RaycastServer(LoopbackServer):
                 wrong=[event([p]) for p in pieces],
                 bad=b"data: {text: unquoted}\n\n",
                 error=event({"error": {"message": "The model is overloaded"}}),
-                huge=event({"text": "x" * self.huge_size}),
+                huge=event({"text": "x" * self.huge_size}) if mode == "huge_line" else b"",
+                endless=event({"text": "y" * ENDLESS_PIECE}),
             ),
         )
 
@@ -838,6 +875,11 @@ class VoiGptServer(LoopbackServer):
             "error_event": {"error": "Something went wrong, please try again later."},
             "huge_line": {"response": "x" * self.huge_size},
         }.get(mode, {"response": text})
+        if mode == "endless":  # a body that never closes: no Content-Length, chunked
+            ex.head(200, [("Content-Type", "application/json")], chunked=True)
+            ex.chunk(b'{"response":"')
+            self._send_forever(ex, b"y" * ENDLESS_PIECE)
+            return
         if mode == "not_json":
             page = b"<html><head><title>Service Unavailable</title></head><body>Busy</body></html>"
             self.send_whole(ex, mode, "text/html", page)
@@ -932,6 +974,22 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def self_signed_tls(directory: Path) -> ssl.SSLContext | None:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1, which no
+    client trusts (None where the openssl command is missing)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    command = [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt"]
+    command += ["ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key), "-out", str(cert)]
+    command += ["-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(command, check=True, capture_output=True, timeout=30)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 def free_port() -> int:

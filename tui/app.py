@@ -61,9 +61,10 @@ class ChattermApp(App[None]):
                 title="Config error",
                 severity="error",
                 timeout=15,
+                markup=False,  # the file's own words (a provider name) are never markup
             )
         if warning := permissions_warning(self.config.path):
-            self.notify(warning, severity="warning", timeout=15)
+            self.notify(warning, severity="warning", timeout=15, markup=False)
         if hint:
             self._probe_local_ollama()
 
@@ -72,7 +73,9 @@ class ChattermApp(App[None]):
             session = self._initial
             if session.provider not in self.core.provider_names():
                 name, model = self.core.default_choice()
-                self.notify(f"{session.provider} is not configured any more; using {name}.")
+                # The provider comes from the session file: untrusted, so never markup.
+                gone = f"{session.provider} is not configured any more; using {name}."
+                self.notify(gone, markup=False)
                 session.provider, session.model = name, model
             provider, model = self._choice
             if provider or model:
@@ -126,7 +129,7 @@ class ChattermApp(App[None]):
         try:
             session = self.store.load(session_id)
         except SessionError as err:
-            self.notify(str(err), severity="error")
+            self.notify(str(err), severity="error", markup=False)
             return
         screen.open_session(session)
 
@@ -192,5 +195,6 @@ def run_app(args: argparse.Namespace, config: Config) -> int:
     except (SessionError, ConfigError) as err:
         print(f"chatterm: {err}", file=sys.stderr)
         return 2
-    ChattermApp(config, store, session=session, provider=args.provider, model=args.model).run()
-    return 0
+    app = ChattermApp(config, store, session=session, provider=args.provider, model=args.model)
+    app.run()
+    return app.return_code or 0  # 1 after a crash, so a script or a test can tell

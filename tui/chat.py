@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from . import providers as registry
 from .config import Config, ConfigError
 from .providers.base import Provider
-from .providers.errors import ProviderError, RateLimited, UnknownModel
+from .providers.errors import EmptyReply, ProviderError, RateLimited, UnknownModel
 from .sanitize import StreamCleaner, one_line
 from .store import Message, Session, SessionStore
 
@@ -200,6 +200,7 @@ class Exchange:
         retried = False
         while True:
             cleaner = StreamCleaner() if self.clean else None
+            said_something = False
             try:
                 async for chunk in instance.stream(model, history):
                     text = cleaner.feed(chunk) if cleaner else chunk
@@ -207,9 +208,17 @@ class Exchange:
                         continue
                     if self.first_chunk_at is None:
                         self._answered_by(name, model)
+                    said_something = True
                     yield text
                 if cleaner and (tail := cleaner.flush()):
+                    if self.first_chunk_at is None:
+                        self._answered_by(name, model)
+                    said_something = True
                     yield tail
+                if not said_something:
+                    # A silent empty message reads as a hang or a bug; say it, and let a
+                    # fallback provider answer instead.
+                    raise EmptyReply("the provider sent an empty reply (no text)", provider=name)
                 return
             except RateLimited as err:
                 wait = err.retry_after

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .config import Config, ConfigError, load, load_or_defaults, permissions_warning
-from .sanitize import clean, one_line
+from .sanitize import clean, mask_url, one_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -109,6 +109,19 @@ async def _ask_async(args: argparse.Namespace, config: Config, prompt: str) -> i
             _finish_line(out, wrote_newline)
             _err(str(err))
             return EXIT_USAGE if err.usage and not exchange.reply.content else EXIT_FAILED
+        except BrokenPipeError:
+            raise  # the reader left: `run` ends quietly
+        except (OSError, SessionError) as err:  # the disk, not the provider
+            _finish_line(out, wrote_newline)
+            _err(f"{err}; check free space and permissions")
+            return EXIT_FAILED
+        except Exception as err:  # a bug: one line, as in the app, never a traceback
+            _finish_line(out, wrote_newline)
+            _err(
+                f"unexpected {type(err).__name__}: {err} (a bug in chatterm; what arrived was "
+                "saved; please report it)"
+            )
+            return EXIT_FAILED
         _finish_line(out, wrote_newline)
         return EXIT_OK
     finally:
@@ -167,7 +180,9 @@ async def _providers_async(args: argparse.Namespace, config: Config) -> int:
                 await p.list_models() if args.live and p.configured else list(p.instance_models)
             )
             print(f"{name}  ({p.label}, kind {p.kind})")
-            print(f"  url:     {p.base_url or p.url or '-'}")
+            print(f"  url:     {mask_url(p.base_url or p.url or '-')}")
+            if p.settings.proxy:  # shown so a user can tell it is in force; its password never
+                print(f"  proxy:   {mask_url(p.settings.proxy)}")
             print(f"  status:  {configured}{'; ' + ', '.join(flags) if flags else ''}")
             shown = ", ".join(clean(m) for m in models)
             print(f"  models:  {shown}  (default {clean(p.instance_default_model)})")

@@ -14,6 +14,7 @@ from typing import Any
 
 from .providers import KINDS
 from .providers.base import ProviderSettings
+from .sanitize import clean, one_line
 
 HEADER = "# Written by chatterm. Edit freely: a hand-edited file is kept as config.toml.bak\n"
 DEFAULT_TIMEOUT = 60.0
@@ -130,13 +131,18 @@ def _parse(path: Path, doc: dict[str, Any]) -> Config:
         request_timeout=get.number("request_timeout", DEFAULT_TIMEOUT),
         fallback=get.str_list("fallback"),
         theme=get.str("theme"),
-        system_prompt=get.str("system_prompt") or "",
+        system_prompt=get.str("system_prompt", multiline=True) or "",
         document=doc,
     )
     tables = doc.get("providers", {})
     if not isinstance(tables, dict):
         raise ConfigError(f"{path}: [providers] must be a table")
     for name, table in tables.items():
+        if not name or _has_controls(name):
+            # A name is shown in every screen and printed by `chatterm providers`: refused
+            # here, where it enters, rather than cleaned in each place it is drawn.
+            shown = one_line(name, 40)
+            raise ConfigError(f"{path}: provider name {shown!r} must be printable text")
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: providers.{name} must be a table")
         config.providers[name] = _parse_provider(path, name, table)
@@ -177,10 +183,12 @@ class _Getter:
     def _fail(self, key: str, what: str) -> ConfigError:
         return ConfigError(f"{self.path}: {self.prefix}{key} must be {what}")
 
-    def str(self, key: str) -> str | None:
+    def str(self, key: str, *, multiline: bool = False) -> str | None:
         value = self.table.get(key)
         if value is not None and not isinstance(value, str):
             raise self._fail(key, "a string")
+        if value and _has_controls(value, multiline):  # never quote it: it may be a key
+            raise self._fail(key, "printable text (it holds control characters)")
         return value or None
 
     def number(self, key: str, default: float) -> float:
@@ -193,7 +201,16 @@ class _Getter:
         value = self.table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self._fail(key, "a list of strings")
+        if any(_has_controls(v) for v in value):
+            raise self._fail(key, "a list of printable strings")
         return list(value)
+
+
+def _has_controls(text: str, multiline: bool = False) -> bool:
+    """Control characters or escape sequences (newlines and tabs only where *multiline*)."""
+    if not multiline and ("\n" in text or "\t" in text):
+        return True
+    return clean(text) != text.replace("\r\n", "\n")
 
 
 # -- saving ---------------------------------------------------------------------------------

@@ -68,3 +68,21 @@ class StreamCleaner:
     def flush(self) -> str:
         held, self._held = self._held, ""
         return clean(held)
+
+
+def mask_url(url: str) -> str:
+    """*url* cleaned, with a password in it (``http://user:pass@host``) shown as ``•••``.
+
+    For proxies and base URLs on screen and in messages: the user name stays, so a person
+    can still tell which account is in use.
+    """
+    url = clean(url)
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.partition(":")[0]
+    return f"{scheme}{sep}{user}:•••@{host}{slash}{path}"

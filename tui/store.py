@@ -5,7 +5,12 @@ are written atomically (temp file, fsync, rename, fsync of the folder), mode 060
 chatterm processes may write one conversation at once: each write holds a per-session
 ``flock`` and, when the file changed since this process last read or wrote it, merges by
 message id instead of overwriting. A file that does not parse is moved to ``corrupt/``,
-never deleted; a file from a newer schema is left alone.
+never deleted; a file from a newer schema is left alone. A save killed half-way leaves
+only its temp file, which ``list`` removes once no live writer holds that session's lock.
+
+Round trip: the file holds every string exactly (control characters as TOML escapes; a
+lone surrogate, which UTF-8 cannot hold, becomes "?"); reading it back removes terminal
+control characters and turns CRLF into LF (``clean``), since the text goes to a screen.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ _HEADER_FIELDS = ("title", "provider", "model", "system_prompt", "created", "ext
 _TABLE_HEADER = re.compile(r"^(\[\[?)", re.MULTILINE)
 _DECLARED_SCHEMA = re.compile(rb"^[ \t]*schema[ \t]*=[ \t]*(\d{1,9})[ \t]*(?:#.*)?\r?$", re.M)
 _SEARCHED_LINE = re.compile(r"[ \t]*(title|content)[ \t]*=[ \t]*(.*)")
+# What _write_atomic leaves behind when its process dies mid-save (SIGKILL, power loss).
+_SESSION_TEMP = re.compile(r"\.([0-9A-Za-z_-]{1,128})\.toml\.[0-9a-f]{8}\.tmp")
 
 Signature = tuple[int, int, int]  # (st_mtime_ns, st_size, st_ino)
 
@@ -718,8 +725,22 @@ class SessionStore:
             self.problems.append(report)
             return None
 
+    def _sweep(self, strays: list[str]) -> None:
+        """Remove the temp files of saves that died half-way (up to a session's size each).
+
+        Every save writes its temp file under the session's lock, so a temp file whose lock
+        is free belongs to nobody alive; one whose lock is held may be a save in progress.
+        """
+        for name in strays:
+            match = _SESSION_TEMP.fullmatch(name)
+            if match and fcntl is not None:
+                with suppress(OSError), self._locked(match[1], wait=False):
+                    os.unlink(self.root / name)
+
     @contextmanager
-    def _locked(self, session_id: str, *, already: bool = False) -> Iterator[None]:
+    def _locked(
+        self, session_id: str, *, already: bool = False, wait: bool = True
+    ) -> Iterator[None]:
         """The per-session lock every writer holds (flock: released if a process dies)."""
         if already:  # flock on a second descriptor would wait for ourselves
             yield
@@ -729,8 +750,8 @@ class SessionStore:
         folder.mkdir(mode=0o700, exist_ok=True)
         fd = os.open(folder / f"{session_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+            if fcntl is not None:  # not waiting: BlockingIOError (an OSError) when held
+                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             yield
         finally:
             os.close(fd)  # closing releases the lock
@@ -742,7 +763,8 @@ class SessionStore:
         index = self._read_index()
         fresh: dict[str, dict[str, Any]] = {}
         summaries: list[SessionSummary] = []
-        for entry in self._session_entries():
+        strays: list[str] = []
+        for entry in self._session_entries(strays):
             session_id = entry.name[: -len(".toml")]
             summary = self._list_one(entry, index.get(session_id), fresh, problems)
             if summary is not None:
@@ -750,6 +772,7 @@ class SessionStore:
         if fresh != index:
             with suppress(OSError):  # a read-only folder still lists; the next run re-parses
                 _write_atomic(self.root / INDEX_NAME, json.dumps(fresh).encode())
+        self._sweep(strays)
         self.problems = problems  # swapped whole: the sessions screen reads it from a thread
         summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
         return summaries
@@ -801,12 +824,15 @@ class SessionStore:
             return None
         return _index_entry(session, signature)
 
-    def _session_entries(self) -> Iterator[os.DirEntry[str]]:
+    def _session_entries(self, strays: list[str] | None = None) -> Iterator[os.DirEntry[str]]:
+        """The session files; names of temp files left by dead writers go into *strays*."""
         try:
             with os.scandir(self.root) as entries:
                 for entry in entries:
                     if _session_id_of(entry.name) and entry.is_file():
                         yield entry
+                    elif strays is not None and _SESSION_TEMP.fullmatch(entry.name):
+                        strays.append(entry.name)
         except FileNotFoundError:  # nothing saved yet
             return
 

@@ -112,3 +112,28 @@ def test_readable_config_with_keys_warns_with_chmod(tmp_path: Path) -> None:
     assert warning and f"chmod 600 {path}" in warning and "sk-x" not in warning
     path.chmod(0o600)
     assert cfg.permissions_warning(path) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ('[providers."evil\\u001b]0;x\\u0007"]\nkind = "openai"\n', "provider name 'evil'"),
+        ('[providers.groq]\nkind = "openai"\nbase_url = "http://h\\u009b2J/v1"\n', "base_url"),
+        ('[providers.groq]\nkind = "openai"\nmodels = ["a\\u007fb"]\n', "models"),
+        ('[providers.openai]\napi_key = "sk-\\u0000SECRET"\n', "api_key"),
+        ('default_model = "two\\nlines"\n', "default_model"),
+    ],
+)
+def test_control_characters_in_settings_are_refused_naming_the_key(
+    tmp_path: Path, text: str, named: str
+) -> None:
+    # Names and URLs are printed by `chatterm providers` and drawn on every screen.
+    with pytest.raises(cfg.ConfigError) as info:
+        cfg.load(write(tmp_path, text))
+    message = str(info.value)
+    assert named in message and message.isprintable() and "SECRET" not in message
+
+
+def test_a_multi_line_system_prompt_is_fine(tmp_path: Path) -> None:
+    config = cfg.load(write(tmp_path, "system_prompt = '''Be brief.\r\n\tAlways.'''\n"))
+    assert config.system_prompt == "Be brief.\n\tAlways."

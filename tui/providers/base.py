@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,8 +15,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-from ..sanitize import one_line
+from ..sanitize import mask_url, one_line
 from .errors import (
+    BadSetting,
     ConnectFailed,
     CredentialsRejected,
     HTTPError,
@@ -28,6 +32,7 @@ from .errors import (
 Messages = Sequence[Mapping[str, str]]  # [{"role": "user", "content": "..."}]
 
 MAX_REPLY_CHARS = 4_000_000  # a reply larger than this is a runaway server, not an answer
+REPLY_LIMIT_OPTION = "max_reply_chars"  # [providers.NAME] max_reply_chars = N: a lower bound
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,11 @@ class Provider:
         return (self.settings.base_url or self.default_base_url).rstrip("/")
 
     @property
+    def shown_url(self) -> str:
+        """base_url as messages show it: a password in it (``https://user:pw@host``) masked."""
+        return mask_url(self.base_url)
+
+    @property
     def instance_models(self) -> tuple[str, ...]:
         return self.settings.models or self.models
 
@@ -95,13 +105,34 @@ class Provider:
 
     def key_hint(self) -> str:
         """Where a key goes, for messages: the setting and the environment variable."""
-        env = self.settings.api_key_env or self.api_key_env
+        # The kind's standard variable only for the built-in instance: config.settings_for
+        # reads OPENAI_API_KEY for [providers.openai], never for a declared [providers.groq].
+        env = self.settings.api_key_env or (self.api_key_env if self.name == self.kind else None)
         where = f"api_key in [providers.{self.name}] of config.toml"
         return f"set {env} or {where}" if env else f"set {where}"
 
     def redact(self, text: str) -> str:
         """Servers sometimes echo the key back in an error body; never let it reach a message."""
         return _redact(text, self.settings.api_key)
+
+    def credentials_hint(self) -> str:
+        """What to do when the server refuses the credentials (401/403)."""
+        return f"check the key; {self.key_hint()}"
+
+    @property
+    def reply_limit(self) -> int:
+        """Characters one reply may hold: MAX_REPLY_CHARS, or less where the user says so
+        (a small local model that loops forever should be stopped sooner)."""
+        value = self.settings.options.get(REPLY_LIMIT_OPTION)
+        if value is None:
+            return MAX_REPLY_CHARS
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise BadSetting(
+                f"{REPLY_LIMIT_OPTION} in [providers.{self.name}] of config.toml must be a "
+                f"positive whole number of characters, not {one_line(repr(value), 40)}",
+                provider=self.name,
+            )
+        return min(value, MAX_REPLY_CHARS)
 
     def require_key(self) -> str:
         if not self.settings.api_key:
@@ -116,6 +147,7 @@ class Provider:
             self._client = httpx.AsyncClient(
                 proxy=self.settings.proxy or None,
                 timeout=httpx.Timeout(self.settings.timeout),
+                verify=_tls_context(),
                 follow_redirects=True,
                 headers={"User-Agent": "chatterm"},
                 trust_env=False,  # proxy comes from our settings only, never a surprise
@@ -135,8 +167,7 @@ class Provider:
         status = response.status_code
         if status in (401, 403):
             raise CredentialsRejected(
-                f"the server refused the credentials (HTTP {status}): "
-                f"check the key; {self.key_hint()}",
+                f"the server refused the credentials (HTTP {status}): {self.credentials_hint()}",
                 provider=self.name,
             )
         if status == 429:
@@ -145,10 +176,14 @@ class Provider:
             raise RateLimited(
                 f"rate limited (HTTP 429){wait}", retry_after=retry, provider=self.name
             )
-        hint = {404: "check base_url and the model name"}.get(status, "the service had a problem")
+        hint = {404: "check base_url and the model name"}.get(status) or (
+            "the service had a problem; try again later"
+            if status >= 500
+            else "the service refused the request; check the model name and settings"
+        )
         detail = f": {body}" if body else ""
         raise HTTPError(
-            f"HTTP {status} from {self.base_url} ({hint}){detail}",
+            f"HTTP {status} from {self.shown_url} ({hint}){detail}",
             status=status,
             excerpt=body,
             provider=self.name,
@@ -160,15 +195,15 @@ class Provider:
         model = model or self.instance_default_model
         if not self.supports_message_history:
             messages = fold_history(messages)
-        total = 0
+        total, limit = 0, self.reply_limit
         try:
             async for chunk in self._stream(model, messages):
                 if not chunk:
                     continue
                 total += len(chunk)
-                if total > MAX_REPLY_CHARS:
+                if total > limit:
                     raise ResponseTooLarge(
-                        f"the reply passed {MAX_REPLY_CHARS // 1_000_000} MB and was stopped",
+                        f"the reply passed {_size(limit, 'characters')} and was stopped",
                         provider=self.name,
                     )
                 yield chunk
@@ -177,28 +212,50 @@ class Provider:
             raise
         except httpx.TimeoutException:
             raise ProviderTimeout(
-                f"no answer from {self.base_url} within {self.settings.timeout:g} s "
+                f"no answer from {self.shown_url} within {self.settings.timeout:g} s "
                 "(request_timeout); try again or raise request_timeout",
                 provider=self.name,
             ) from None
         except httpx.ConnectError as err:
-            raise ConnectFailed(
-                f"cannot reach {self.base_url} ({_reason(err)}): check base_url, the network "
-                "or that the server is running",
-                provider=self.name,
-            ) from None
+            raise self._connect_failed(err) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as err:
             raise StreamBroken(
-                f"the connection to {self.base_url} was cut ({_reason(err)}); what arrived is kept",
+                f"the connection to {self.shown_url} was cut ({_reason(err)}); "
+                "what arrived is kept",
                 provider=self.name,
             ) from None
         except (httpx.ProxyError, httpx.UnsupportedProtocol, httpx.InvalidURL) as err:
             raise ConnectFailed(
-                f"cannot use {self.base_url} ({_reason(err)}): check base_url and proxy",
+                f"cannot use {self.shown_url} ({_reason(err)}): check base_url and proxy",
                 provider=self.name,
             ) from None
         except httpx.HTTPError as err:
             raise StreamBroken(f"request failed: {_reason(err)}", provider=self.name) from None
+
+    def _connect_failed(self, err: httpx.ConnectError) -> ConnectFailed:
+        """Say which step failed: the name lookup, the TLS handshake, or the connection."""
+        reason = _reason(err)
+        if _caused_by(err, socket.gaierror):
+            host = httpx.URL(self.base_url).host or self.base_url
+            message = f"cannot find the host {host} ({reason}): check base_url and the network"
+        elif _caused_by(err, ssl.SSLCertVerificationError):
+            message = (
+                f"the certificate of {self.shown_url} is not trusted ({reason}): check base_url "
+                "and the server's certificate (a private CA can be named in SSL_CERT_FILE)"
+            )
+        elif _caused_by(err, ssl.SSLError) or "SSL" in reason:
+            message = (
+                f"the secure (TLS) connection to {self.shown_url} failed ({reason}): check "
+                "whether base_url should start with https:// or http://, and the certificate"
+            )
+        else:
+            message = (
+                f"cannot reach {self.shown_url} ({reason}): check base_url, the network "
+                "or that the server is running"
+            )
+        if proxy := self.settings.proxy:  # it may be the proxy that is down; never its password
+            message += f"; the request went through the proxy {mask_url(proxy)}: check it too"
+        return ConnectFailed(message, provider=self.name)
 
     async def _stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
         raise NotImplementedError
@@ -207,6 +264,15 @@ class Provider:
     async def list_models(self) -> list[str]:
         """Models the service offers now; the static list when it has no endpoint or fails."""
         return list(self.instance_models)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's CAs), loaded once per process: loading it
+    costs ~50 ms, which every provider instance (every `chatterm ask`) used to pay."""
+    # trust_env: SSL_CERT_FILE / SSL_CERT_DIR name a private CA (a company's, a home lab's);
+    # the client itself keeps trust_env=False so proxies come only from our settings.
+    return httpx.create_ssl_context(trust_env=True)
 
 
 def fold_history(messages: Messages) -> list[dict[str, str]]:
@@ -239,15 +305,22 @@ async def _read_excerpt(
     """A short, cleaned excerpt of an error body: a JSON error's message, or the text with
     HTML tags dropped; one line, with *secret* masked before anything is cut short."""
     raw = b""
+    # A little past the bound, so that a key straddling it is still whole when masked.
+    wanted = limit + (len(secret.encode()) if secret else 0)
     try:
         async for chunk in response.aiter_bytes():
             raw += chunk
-            if len(raw) >= limit:
+            if len(raw) >= wanted:
                 break
     except httpx.HTTPError:
         pass
-    text = _redact(raw[:limit].decode("utf-8", "replace"), secret)
-    return one_line(json_error_message(text) or _strip_tags(text), 160)
+    return body_excerpt(_redact(raw.decode("utf-8", "replace"), secret)[:limit], 160)
+
+
+def body_excerpt(text: str, width: int) -> str:
+    """One line for a body that is not what was expected: a JSON error's message, an HTML
+    page's title (or its text without tags), else the text itself."""
+    return one_line(json_error_message(text) or _html_title(text) or _strip_tags(text), width)
 
 
 def json_error_message(text: str) -> str | None:
@@ -278,8 +351,36 @@ async def read_limited(response: httpx.Response, limit: int, what: str) -> bytes
     async for chunk in response.aiter_bytes():
         data += chunk
         if len(data) > limit:
-            raise ResponseTooLarge(f"the {what} answer passed {limit // 1024} KiB and was stopped")
+            raise ResponseTooLarge(f"the {what} answer passed {_size(limit)} and was stopped")
     return bytes(data)
+
+
+def _size(count: int, unit: str = "") -> str:
+    """1048576 -> "1 MiB"; with *unit*, a count of characters: "4 million characters"."""
+    if unit:
+        return f"{count // 1_000_000} million {unit}" if count >= 1_000_000 else f"{count} {unit}"
+    for factor, name in ((1 << 20, "MiB"), (1 << 10, "KiB")):
+        if count >= factor:
+            return f"{count / factor:g} {name}"
+    return f"{count} bytes"
+
+
+def _html_title(text: str) -> str | None:
+    """The <title> of an error page (proxies repeat it in an <h1>; once is enough)."""
+    match = re.search(r"(?is)<title[^>]*>(.*?)</title>", text)
+    return match[1].strip() or None if match else None
+
+
+def _caused_by(err: BaseException, kind: type[BaseException]) -> bool:
+    """Is *kind* anywhere in the chain of causes (httpx wraps httpcore wraps the OS error)?"""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _strip_tags(text: str) -> str:

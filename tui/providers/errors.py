@@ -7,18 +7,28 @@ from __future__ import annotations
 
 
 class ProviderError(Exception):
-    """A provider could not give a (complete) reply. ``str(err)`` is the one-line message."""
+    """A provider could not give a (complete) reply. ``str(err)`` is the one-line message:
+    what failed, then what to do about it (``action``, when the message does not say)."""
 
     #: True when nothing was sent yet and the user must fix a setting (CLI exit 2).
     usage = False
+    #: What the user can do, said after the message; each kind of failure has its own.
+    action = ""
 
-    def __init__(self, message: str, *, provider: str = "") -> None:
+    def __init__(self, message: str, *, provider: str = "", action: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.provider = provider
+        if action is not None:
+            self.action = action
 
     def __str__(self) -> str:
-        return f"{self.provider}: {self.message}" if self.provider else self.message
+        said = self.action.lower() in self.message.lower()  # a server may say it already
+        if not self.action or said:
+            text = self.message
+        else:
+            text = f"{self.message.rstrip('. ')}; {self.action}"
+        return f"{self.provider}: {text}" if self.provider else text
 
 
 class MissingCredentials(ProviderError):
@@ -28,6 +38,12 @@ class MissingCredentials(ProviderError):
 
 
 class UnknownModel(ProviderError):
+    usage = True
+
+
+class BadSetting(ProviderError):
+    """A provider setting has a value it cannot use: raised before any request goes out."""
+
     usage = True
 
 
@@ -55,9 +71,19 @@ class ConnectFailed(ProviderError):
 class StreamBroken(ProviderError):
     """The connection was cut, or a line of the stream did not parse."""
 
+    action = "try again"
+
 
 class BadResponse(ProviderError):
     """The server answered, but not in the shape its protocol promises."""
+
+    action = "check base_url and the provider kind, or try again later"
+
+
+class EmptyReply(BadResponse):
+    """A well-formed reply that held no text at all."""
+
+    action = "try again, or choose another model"
 
 
 class ProviderTimeout(ProviderError):
@@ -66,3 +92,5 @@ class ProviderTimeout(ProviderError):
 
 class ResponseTooLarge(ProviderError):
     """A line or a whole reply went past the bound that protects memory."""
+
+    action = "what arrived is kept; check base_url, or ask for a shorter answer"

@@ -61,6 +61,9 @@ class OllamaProvider(Provider):
                     return
         raise StreamBroken("the Ollama stream ended before its final line (done: true)")
 
+    def credentials_hint(self) -> str:
+        return "chatterm sends Ollama no key: check base_url, or the proxy in front of Ollama"
+
     async def list_models(self) -> list[str]:
         """The pulled models (GET /api/tags); the static list if the server cannot say."""
         try:
@@ -92,7 +95,8 @@ def line_text(line: Any) -> tuple[str, bool]:
         raise BadResponse(f"Ollama sent a line that is not an object: {_short(line)}")
     if "error" in line:
         raise _explained(str(line["error"])) or ProviderError(
-            f"Ollama reported an error: {one_line(str(line['error']), 200)}"
+            f"Ollama reported an error: {one_line(str(line['error']), 200)}",
+            action="try again later",
         )
     message = line.get("message")
     text: Any = ""

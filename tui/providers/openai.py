@@ -114,7 +114,10 @@ class OpenAIProvider(Provider):
         if "error" not in event:
             return
         message = error_message(event) or str(event["error"])
-        raise ProviderError(f"the service reported an error: {one_line(self.redact(message), 200)}")
+        raise ProviderError(
+            f"the service reported an error: {one_line(self.redact(message), 200)}",
+            action="try again later",
+        )
 
     # -- models -----------------------------------------------------------------------------
     async def list_models(self) -> list[str]:

@@ -55,7 +55,9 @@ class RaycastProvider(Provider):
             raise BadResponse(f"Raycast sent an event that is not an object: {excerpt}")
         if "error" in event:
             message = self.redact(error_message(event) or str(event["error"]))
-            raise ProviderError(f"Raycast reported an error: {one_line(message, 200)}")
+            raise ProviderError(
+                f"Raycast reported an error: {one_line(message, 200)}", action="try again later"
+            )
         text = event.get("text")
         if text is None:
             return None

@@ -72,8 +72,17 @@ class _LineSplitter:
     def _check(self, size: int) -> None:
         if size > self.max_line:
             raise ResponseTooLarge(
-                f"a line of the reply passed {self.max_line} characters and was stopped"
+                f"a line of the stream passed {_chars(self.max_line)} and was stopped",
+                action="what arrived is kept; the server is not sending a normal stream: "
+                "check base_url",
             )
+
+
+def _chars(count: int) -> str:
+    """1048576 -> "1 million characters": the order of size is what a reader needs."""
+    if count >= 1_000_000:
+        return f"{count // 1_000_000} million characters"
+    return f"{count} characters"
 
 
 async def iter_sse_data(lines: AsyncIterable[str]) -> AsyncIterator[str]:

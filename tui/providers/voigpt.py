@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import httpx
 
 from ..sanitize import one_line
-from .base import Messages, Provider, ProviderSettings, read_limited
+from .base import Messages, Provider, ProviderSettings, body_excerpt, error_message, read_limited
 from .errors import BadResponse, CredentialsRejected
 
 TOKEN_COOKIE = "csrftoken"
@@ -55,7 +55,7 @@ class VoiGptProvider(Provider):
             status, body = await self._post(payload, await self._csrf_token())
             if status == 403:
                 raise CredentialsRejected(
-                    f"{self.base_url} refused a fresh CSRF token too (HTTP 403); the site may "
+                    f"{self.shown_url} refused a fresh CSRF token too (HTTP 403); the site may "
                     "have changed or be blocking this client: try again later"
                 )
         yield reply_text(body)
@@ -75,11 +75,12 @@ class VoiGptProvider(Provider):
             token = response.cookies.get(TOKEN_COOKIE) or _jar_token(self.client)
         if not token:
             raise BadResponse(
-                f"{self.base_url}/ set no {TOKEN_COOKIE} cookie, so no request can pass its "
-                f"CSRF check; set access_token in [providers.{self.name}] of config.toml"
+                f"{self.shown_url}/ set no {TOKEN_COOKIE} cookie, so no request can pass its "
+                f"CSRF check; set access_token in [providers.{self.name}] of config.toml",
+                action="",
             )
         if not _TOKEN_SHAPE.fullmatch(token):
-            raise BadResponse(f"{self.base_url}/ set a malformed {TOKEN_COOKIE} cookie")
+            raise BadResponse(f"{self.shown_url}/ set a malformed {TOKEN_COOKIE} cookie")
         return token
 
     async def _post(self, payload: dict[str, Any], token: str) -> tuple[int, bytes]:
@@ -108,9 +109,14 @@ def reply_text(body: bytes) -> str:
     except ValueError:
         data = None
     reply = data.get("response") if isinstance(data, dict) else None
-    if not isinstance(reply, str):
-        raise BadResponse(f"VoiGpt answered without its JSON reply: {one_line(text, 120)!r}")
-    return reply
+    if isinstance(reply, str):
+        return reply
+    if isinstance(data, dict) and "error" in data:
+        message = error_message(data) or str(data["error"])
+        raise BadResponse(
+            f"VoiGpt reported an error: {one_line(message, 120)}", action="try again later"
+        )
+    raise BadResponse(f"VoiGpt answered without its JSON reply: {body_excerpt(text, 60)!r}")
 
 
 def _jar_token(client: httpx.AsyncClient) -> str | None:

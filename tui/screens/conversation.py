@@ -238,7 +238,7 @@ class ConversationScreen(Screen[None]):
         if self.session.messages:
             self.core.store.save(self.session)
         self.status.set_model(provider, model)
-        self.notify(f"Now talking to {provider}/{model}.")
+        self.notify(f"Now talking to {provider}/{model}.", markup=False)  # names: not markup
 
     def open_session(self, session: Session) -> None:
         self.action_stop()

@@ -108,7 +108,7 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box") as box:
             box.border_title = "Model"
-            box.border_subtitle = one_line("/".join(self.current), 60)
+            box.border_subtitle = Content(one_line("/".join(self.current), 60))  # never markup
             yield Input(placeholder="filter, or type provider/model", id="picker-filter")
             option_list = OptionList(id="picker-list", markup=False)
             option_list.can_focus = False

@@ -24,7 +24,7 @@ from ..cli import provider_flags
 from ..config import ConfigError, ProviderConfig, save
 from ..providers.base import Provider
 from ..providers.errors import ProviderError
-from ..sanitize import one_line
+from ..sanitize import mask_url, one_line
 from .model_picker import LIVE_TIMEOUT, has_live_list
 
 MODELS_SHOWN = 30  # a live list can hold hundreds; the picker (F2) is where to browse them
@@ -121,7 +121,7 @@ class ProvidersScreen(Screen[None]):
     def _show(self, name: str) -> None:
         provider = self._provider(name)
         details = self.query_one("#provider-details", VerticalScroll)
-        details.border_title = one_line(name, 30)
+        details.border_title = Content(one_line(name, 30))  # a name is never markup
         self.query_one("#provider-info", Static).update(self._info(name, provider))
         self._show_models(name)
         self._show_key_input(name, provider)
@@ -132,13 +132,16 @@ class ProvidersScreen(Screen[None]):
         table = Table.grid(padding=(0, 1))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
+        url = mask_url(provider.base_url or provider.url or "(none: runs locally)")
         rows = [
             ("label", one_line(provider.label, 60)),
             ("kind", provider.kind),
-            ("URL", one_line(provider.base_url or provider.url or "(none: runs locally)", 200)),
+            ("URL", one_line(url, 200)),
             ("flags", " · ".join(provider_flags(provider)) or "none"),
             ("key", self._key_state(name, provider)),
         ]
+        if proxy := provider.settings.proxy:  # its password, if any, is never drawn
+            rows.insert(3, ("proxy", one_line(mask_url(proxy), 200)))
         for label, value in rows:
             table.add_row(label, Text(value))  # Text: a server's words are never markup
         return table
@@ -249,7 +252,7 @@ class ProvidersScreen(Screen[None]):
         self._live.pop(name, None)
         self._refresh_list()
         self._show(name)
-        self.notify(f"Key for {one_line(name, 30)} saved to {self._app.config.path}")
+        self.notify(f"Key for {one_line(name, 30)} saved to {self._app.config.path}", markup=False)
 
     def _save_key(self, name: str, key: str) -> bool:
         config = self._app.config

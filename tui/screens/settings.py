@@ -76,7 +76,7 @@ class SettingsScreen(Screen[None]):
         default = config.default_provider if config.default_provider in names else Select.NULL
         with VerticalScroll(id="settings-form") as form:
             form.border_title = "Settings"
-            form.border_subtitle = one_line(str(config.path), 70)
+            form.border_subtitle = Content(one_line(str(config.path), 70))
             yield Static(id="settings-error", markup=False)
             with Horizontal(classes="row"):
                 yield Label("Default provider")

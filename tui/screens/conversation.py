@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from importlib import import_module
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,6 +25,10 @@ FIRST_RUN_HINT = "No provider set up: this is the offline echo provider. F4 adds
 
 class ConversationScreen(Screen[None]):
     """One conversation at a time; every action has a key and a palette command."""
+
+    # Straight to the prompt: the default ("*") would focus the log first and the prompt a
+    # moment later, and each focus change rebuilds the footer's keys (a start-up cost).
+    AUTO_FOCUS = "#prompt"
 
     BINDINGS = [
         Binding("escape", "stop", "Stop", tooltip="Stop the reply and keep what arrived"),
@@ -58,6 +63,26 @@ class ConversationScreen(Screen[None]):
         self.status.set_model(self.session.provider, self.session.model)
         self.prompt.focus()
         self.set_interval(0.25, self.status.tick)
+        self.call_after_refresh(self._warm_up)
+
+    @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
+    def _warm_up(self) -> None:
+        """After the first paint, while the user types: import the Markdown renderer, the
+        provider's module and anyio's backend, and load the TLS certificates (~0.25 s of
+        CPU), which the first Enter would otherwise wait for. Imports are thread-safe and the
+        certificates are cached per process; nothing else is touched. A failure shows up on
+        send instead."""
+        from ..providers import provider_class
+        from ..providers.base import _tls_context
+        from ..widgets import markdown_render  # noqa: F401 - the log imports it at first use
+
+        try:
+            provider_class(self.core.config.provider_config(self.session.provider).kind)
+            _tls_context()
+            # httpx's async backend, which anyio otherwise imports at the first request.
+            import_module("anyio._backends._asyncio")
+        except Exception:  # the real send reports any problem
+            pass
 
     # -- parts ----------------------------------------------------------------------------
     @property

@@ -32,16 +32,33 @@ _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]+\]:", re.MULTILINE)
 _PARSER = MarkdownIt().enable("strikethrough").enable("table")
 
 
+class _Markdown(Markdown):
+    """Rich's ``Markdown`` without the cost of its constructor.
+
+    ``Markdown.__init__`` builds a new ``MarkdownIt`` parser every time (about a
+    millisecond), and a streaming reply makes one ``Markdown`` per block per tick; here the
+    shared parser's tokens are passed in instead. The attributes are exactly the ones
+    ``Markdown.__init__`` sets.
+    """
+
+    def __init__(self, text: str, tokens: list[Token]) -> None:
+        self.markup = text
+        self.parsed = tokens
+        self.code_theme = CODE_THEME
+        self.justify = None
+        self.style = "none"
+        self.hyperlinks = False
+        self.inline_code_lexer = None
+        self.inline_code_theme = CODE_THEME
+
+
 def make_markdown(text: str = "", tokens: list[Token] | None = None) -> Markdown:
     """A Rich Markdown renderable with chatterm's settings.
 
     ``hyperlinks=False`` makes Rich print links as "text (url)" with no OSC 8 sequence, so
     the address is always visible and nothing in the terminal is clickable.
     """
-    markdown = Markdown(text, code_theme=CODE_THEME, hyperlinks=False)
-    if tokens is not None:
-        markdown.parsed = tokens  # skip a second parse of text we already parsed
-    return markdown
+    return _Markdown(text, _PARSER.parse(text) if tokens is None else tokens)
 
 
 def to_strips(console: Console, renderable: object, options: ConsoleOptions) -> list[Strip]:

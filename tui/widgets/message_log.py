@@ -7,8 +7,12 @@ and ``render_line`` only picks lines out of the cache (the pattern of Textualize
 ``LogLines``). Only messages near the viewport are rendered at all; the rest keep an
 estimated height that is corrected, with the view held still, once they come into view.
 While a reply streams, ``append`` only buffers; a timer (``STREAM_FPS``) renders the
-reply's last Markdown block again and scrolls, so the terminal gets at most one update per
-tick however fast the chunks arrive.
+reply's last Markdown block again, so the terminal gets at most one update per tick however
+fast the chunks arrive, and repaints only the lines that changed. Every frame that scrolls
+repaints the whole view, which is most of what crosses an SSH link, so while following a
+streaming reply the view scrolls in steps (``STREAM_SCROLL_STEP`` of a screen): blank rows
+below the text (``_floor``) take the next lines without moving anything, until they are
+used up. They go when the reply ends.
 
 Text reaching this widget has been cleaned by ``tui.sanitize``; it is cleaned again when
 rendered (cheap) and is only ever put into Rich ``Text``/``Markdown`` objects, never parsed
@@ -22,7 +26,8 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from types import ModuleType
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import Console, ConsoleOptions
 from rich.segment import Segment
@@ -38,19 +43,24 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from ..sanitize import clean
-from .markdown_render import (
-    StreamRenderer,
-    code_blocks,
-    render_markdown,
-    render_plain,
-    to_strips,
-)
+
+if TYPE_CHECKING:
+    from .markdown_render import StreamRenderer
 
 ROLE_LABELS = {"user": "you", "assistant": "assistant", "system": "system"}
 # Plain ANSI colours so the header reads the same in a 16-colour terminal.
 ROLE_STYLES = {"user": "bold cyan", "assistant": "bold green", "system": "bold magenta"}
 STATUS_LABELS = {"streaming": "streaming…", "cancelled": "cancelled", "error": "error"}
 STATUS_STYLES = {"streaming": "italic yellow", "cancelled": "yellow", "error": "bold red"}
+
+
+def _markdown() -> ModuleType:
+    """``markdown_render``, imported at first use: it pulls in Rich's Markdown, Pygments and
+    markdown-it (~50 ms), which the first paint of an empty conversation does not need."""
+    from . import markdown_render
+
+    return markdown_render
+
 
 GUTTER = 2  # left columns: "▌ " on the focused message, blank otherwise
 FOCUS_MARK = "▌"
@@ -106,7 +116,9 @@ class MessageLog(ScrollView, can_focus=True):
         ),
     ]
 
-    STREAM_FPS: ClassVar[int] = 20
+    STREAM_FPS: ClassVar[int] = 10
+    # Fraction of the view to scroll by at once while following a streaming reply.
+    STREAM_SCROLL_STEP: ClassVar[float] = 0.5
     # Rendered lines kept across all messages; heights stay known after eviction.
     LINE_CACHE_LIMIT: ClassVar[int] = 20_000
 
@@ -135,6 +147,9 @@ class MessageLog(ScrollView, can_focus=True):
         self._timer: Timer | None = None
         self._focused: int | None = None
         self._adjusting = False  # our own scroll corrections must not change `following`
+        # While a reply streams: the least virtual height, so blank rows under the text
+        # take new lines without scrolling (see STREAM_SCROLL_STEP). 0 otherwise.
+        self._floor = 0
 
     # ------------------------------------------------------------------ public API
 
@@ -156,6 +171,7 @@ class MessageLog(ScrollView, can_focus=True):
         self._cached_lines = 0
         self._streaming = None
         self._focused = None
+        self._floor = 0
         self._update_virtual_size()
         self.following = True
         self.scroll_to(y=0, animate=False)
@@ -201,7 +217,7 @@ class MessageLog(ScrollView, can_focus=True):
         if self._streaming is not None:  # never two live replies; close the old one
             self.finish_reply("cancelled")
         entry = _Entry("assistant", "", provider, model, status="streaming")
-        entry.stream = StreamRenderer()
+        entry.stream = _markdown().StreamRenderer()
         index = self._add(entry)
         self._streaming = index
         self._start_timer()
@@ -220,6 +236,7 @@ class MessageLog(ScrollView, can_focus=True):
             return
         self._stop_timer()
         self._streaming = None
+        self._floor = 0
         entry = self._entries[index]
         self._take_pending(entry)
         entry.status = status
@@ -259,6 +276,7 @@ class MessageLog(ScrollView, can_focus=True):
         if self._streaming == index:
             self._stop_timer()
             self._streaming = None
+        self._floor = 0
         entry = self._entries.pop()
         self._drop_body(entry)
         if self._focused is not None and self._focused >= len(self._entries):
@@ -275,7 +293,7 @@ class MessageLog(ScrollView, can_focus=True):
 
     def code_blocks(self, index: int) -> list[str]:
         """The fenced code blocks of message *index*, raw, in order."""
-        return code_blocks(self.message_text(index))
+        return _markdown().code_blocks(self.message_text(index))
 
     # ------------------------------------------------------------------ layout
 
@@ -308,7 +326,8 @@ class MessageLog(ScrollView, can_focus=True):
         self._update_virtual_size()
 
     def _update_virtual_size(self) -> None:
-        size = Size(self.scrollable_content_region.width, self._offsets[-1] if self._entries else 0)
+        height = max(self._offsets[-1], self._floor) if self._entries else 0
+        size = Size(self.scrollable_content_region.width, height)
         current = self.virtual_size
         if size == current:
             return
@@ -331,6 +350,7 @@ class MessageLog(ScrollView, can_focus=True):
         return max(0, min(len(self._entries) - 1, bisect_right(self._offsets, y) - 1))
 
     def _add(self, entry: _Entry) -> int:
+        self._floor = 0
         entry.height = _estimate(entry, self._body_width_or_fallback())
         self._entries.append(entry)
         index = len(self._entries) - 1
@@ -429,6 +449,7 @@ class MessageLog(ScrollView, can_focus=True):
             fraction = (top - self._offsets[index]) / max(1, self._entries[index].height)
             anchor = (index, fraction)
         self._width = width
+        self._floor = 0
         self._cached.clear()
         self._cached_lines = 0
         for entry in self._entries:
@@ -459,16 +480,17 @@ class MessageLog(ScrollView, can_focus=True):
         if entry.stream is not None:
             lines = entry.stream.render(console, options, entry.content)
         elif entry.role == "assistant":
-            lines = render_markdown(console, options, clean(entry.content))
+            lines = _markdown().render_markdown(console, options, clean(entry.content))
         else:
-            lines = render_plain(console, options, clean(entry.content)) if entry.content else []
+            plain = _markdown().render_plain
+            lines = plain(console, options, clean(entry.content)) if entry.content else []
         return lines + self._error_lines(entry, console, options)
 
     def _error_lines(self, entry: _Entry, console: Console, options: ConsoleOptions) -> list[Strip]:
         if not entry.error:
             return []
         text = Text.assemble(("✗ error: ", "bold red"), (clean(entry.error), "red"), end="")
-        return to_strips(console, text, options)
+        return _markdown().to_strips(console, text, options)
 
     def _set_body_quiet(self, entry: _Entry, body: list[Strip]) -> None:
         self._drop_body(entry)
@@ -613,21 +635,40 @@ class MessageLog(ScrollView, can_focus=True):
         new = entry.body or []
         self._measure(index)
         self._layout()
-        if self.following:
-            before = round(self.scroll_y)
-            self._scroll_to_end()
-            if round(self.scroll_y) != before:
-                return  # scrolling repaints the whole view anyway
-        # Repaint only from the first changed line: usually just the last one or two.
+        if self.following and self._scroll_in_steps():
+            return  # scrolling repaints the whole view anyway
+        # Repaint only the lines that changed: usually just the last one or two.
         first = entry.stream.tail_start if entry.stream is not None else 0
         while first < len(old) and first < len(new) and old[first] == new[first]:
             first += 1
         start = self._offsets[index] + 1 + first
+        end = self._offsets[index] + 1 + max(len(old), len(new))  # header + body rows
+        if len(new) != len(old):
+            end += 1  # the separator moved
         top = round(self.scroll_y)
-        bottom = top + self._viewport_height()
         start = max(start, top)
-        if start < bottom:
-            self.refresh_lines(start, bottom - start)
+        end = min(end, top + self._viewport_height())
+        if start < end:
+            self.refresh_lines(start, end - start)
+
+    def _scroll_in_steps(self) -> bool:
+        """Keep the end of a growing reply in view, scrolling by a step; True if it scrolled.
+
+        When the text passes the bottom of the view, scroll so that it ends a step above
+        the bottom, with blank rows under it (the floor) for the next lines to fill.
+        """
+        view = self._viewport_height()
+        content = self._offsets[-1]
+        if content <= round(self.scroll_y) + view:
+            if self.scroll_y != self.max_scroll_y:
+                self._scroll_to_end()  # the text got shorter than the floor kept room for
+                return True
+            return False
+        step = max(1, min(view - 1, round(view * self.STREAM_SCROLL_STEP)))
+        self._floor = content + step
+        self._update_virtual_size()
+        self._scroll_to_end()
+        return True
 
     # ------------------------------------------------------------------ events
 

@@ -62,4 +62,6 @@ class StatusLine(Static):
         extra = self.speed_text() if self.state == "streaming" else self.detail
         if extra:
             text.append(f" · {clean(extra)}", style="dim")
-        self.update(text)
+        # One row (height: 1 in the stylesheet), so no layout pass: one would also repaint
+        # the log's scrollbar, four times a second while a reply streams.
+        self.update(text, layout=False)

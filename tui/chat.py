@@ -10,13 +10,16 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import providers as registry
 from .config import Config, ConfigError
-from .providers.base import Provider
 from .providers.errors import EmptyReply, ProviderError, RateLimited, UnknownModel
 from .sanitize import StreamCleaner, one_line
 from .store import Message, Session, SessionStore
+
+if TYPE_CHECKING:  # the providers' base imports httpx, which start-up can do without
+    from .providers.base import Provider
 
 SAVE_INTERVAL = 1.0  # seconds of reply text at risk if the process dies mid-stream
 RETRY_AFTER_LIMIT = 20.0  # wait for a 429 this short, once; a longer one is reported
@@ -54,6 +57,15 @@ class Core:
             await instance.aclose()
         self._instances.clear()
         self._retired.clear()
+
+    def warm_up(self, name: str) -> None:
+        """Import provider *name*'s module and load what its first request needs, so the
+        first Enter does not wait for them. Safe in a thread; a failure here is left for
+        the real send to report."""
+        registry.provider_class(self.config.provider_config(name).kind)
+        from .providers.base import warm_up
+
+        warm_up()
 
     def default_choice(self) -> tuple[str, str]:
         """(provider, model) from the config, without any network probe."""

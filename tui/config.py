@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .providers import KINDS
-from .providers.base import ProviderSettings
+from .providers.settings import ProviderSettings
 from .sanitize import clean, one_line
 
 HEADER = "# Written by chatterm. Edit freely: a hand-edited file is kept as config.toml.bak\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from importlib import import_module
+from contextlib import suppress
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -67,22 +67,13 @@ class ConversationScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
     def _warm_up(self) -> None:
-        """After the first paint, while the user types: import the Markdown renderer, the
-        provider's module and anyio's backend, and load the TLS certificates (~0.25 s of
-        CPU), which the first Enter would otherwise wait for. Imports are thread-safe and the
-        certificates are cached per process; nothing else is touched. A failure shows up on
-        send instead."""
-        from ..providers import provider_class
-        from ..providers.base import _tls_context
+        """After the first paint, while the user types: load the Markdown renderer and
+        what the provider's first request needs (~0.25 s of CPU), which the first Enter
+        would otherwise wait for. A failure shows up on send instead."""
         from ..widgets import markdown_render  # noqa: F401 - the log imports it at first use
 
-        try:
-            provider_class(self.core.config.provider_config(self.session.provider).kind)
-            _tls_context()
-            # httpx's async backend, which anyio otherwise imports at the first request.
-            import_module("anyio._backends._asyncio")
-        except Exception:  # the real send reports any problem
-            pass
+        with suppress(Exception):
+            self.core.warm_up(self.session.provider)
 
     # -- parts ----------------------------------------------------------------------------
     @property

@@ -1,0 +1,37 @@
+"""Start-up stays lean: httpx waits until a provider is used, and the warm-up loads it early."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def _run(code: str) -> str:
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_app_module_imports_without_httpx_before_first_paint() -> None:
+    out = _run("import sys, tui.app\nprint('HTTPX', 'httpx' in sys.modules)")
+    assert "HTTPX False" in out
+
+
+def test_warm_up_loads_what_the_first_request_needs() -> None:
+    code = (
+        "import sys, tempfile\n"
+        "from pathlib import Path\n"
+        "from tui.chat import Core\n"
+        "from tui.config import Config\n"
+        "from tui.providers import base\n"
+        "from tui.store import SessionStore\n"
+        "core = Core(Config(path=Path('/nonexistent/config.toml')), SessionStore(Path(tempfile.mkdtemp())))\n"
+        "core.warm_up('openai')\n"
+        "print('OPENAI', 'tui.providers.openai' in sys.modules)\n"
+        "print('BACKEND', 'anyio._backends._asyncio' in sys.modules)\n"
+        "print('TLS', base._tls_context.cache_info().currsize)\n"
+    )
+    out = _run(code)
+    assert "OPENAI True" in out
+    assert "BACKEND True" in out
+    assert "TLS 1" in out

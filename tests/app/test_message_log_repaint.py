@@ -66,6 +66,30 @@ async def test_a_tick_repaints_only_the_rows_that_changed() -> None:
         assert all(region.height == 1 for region in repainted), repainted  # one line, not the view
 
 
+async def test_a_block_that_completes_is_repainted_whole_when_the_next_one_starts() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(MessageLog)
+        log.start_reply("p", "m")
+        log.append("A first paragraph.\n\n> A quote that is still gro")
+        await pilot.pause(1.5 / log.STREAM_FPS)
+        repainted: list[Region] = []
+        original = log.refresh
+
+        def spy(*regions: Region, **kwargs: object) -> MessageLog:
+            repainted.extend(regions)
+            return original(*regions, **kwargs)  # type: ignore[arg-type]
+
+        log.refresh = spy  # type: ignore[method-assign]
+        log.append("wing and ends here.\n\n## Next\n\nThe next paragraph")
+        await pilot.pause(1.5 / log.STREAM_FPS)
+        rows = visible_text(log).splitlines()
+        [quote] = [y for y, row in enumerate(rows) if "A quote that is still growing" in row]
+        # The quote's row changed when its block became final: the terminal must get it again,
+        # or the reader sees "still gro" until the reply ends.
+        assert any(r.y <= quote < r.y + r.height for r in repainted), (quote, repainted)
+
+
 def test_the_light_markdown_carries_every_setting_rich_markdown_sets() -> None:
     # make_markdown skips Rich's constructor; a Rich upgrade that adds a setting would
     # otherwise fail only when a reply is drawn.

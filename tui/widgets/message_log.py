@@ -631,6 +631,9 @@ class MessageLog(ScrollView, can_focus=True):
         if not self._take_pending(entry) or self._width <= 0:
             return
         old = entry.body or []
+        # Where the previous render's tail began: a block that was still growing then (and
+        # is final now) may have changed, so the comparison starts there, not at the new tail.
+        first = entry.stream.tail_start if entry.stream is not None else 0
         self._set_body_quiet(entry, self._render_body(entry))
         new = entry.body or []
         self._measure(index)
@@ -638,7 +641,6 @@ class MessageLog(ScrollView, can_focus=True):
         if self.following and self._scroll_in_steps():
             return  # scrolling repaints the whole view anyway
         # Repaint only the lines that changed: usually just the last one or two.
-        first = entry.stream.tail_start if entry.stream is not None else 0
         while first < len(old) and first < len(new) and old[first] == new[first]:
             first += 1
         start = self._offsets[index] + 1 + first

@@ -19,7 +19,7 @@ from pathlib import Path
 from tui.store import Message, Session, SessionStore
 
 CACHE = Path(tempfile.gettempdir()) / "chatterm-bench-cache"
-VERSION = 2  # bump when the generated data changes
+VERSION = 3  # bump when the generated data or the file format changes
 SAVED_ID = "bench-saved"
 FIRST_MARK = "ZQFIRST"
 LAST_MARK = "ZQLAST"

@@ -22,6 +22,8 @@ _SEQUENCE = re.compile(
 )
 # Every C0 control except TAB and LF, DEL, and the C1 range.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# The ASCII bytes clean() keeps: printable ones, TAB and LF.
+_FINE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
 # Characters that start a sequence which the next chunk may complete.
 _INTRODUCER = re.compile(r"[\x1b\x9b\x9d\x90\x98\x9e\x9f]")
 
@@ -33,7 +35,15 @@ def clean(text: str) -> str:
 
     Newlines and tabs stay; CRLF becomes LF.
     """
-    if text.isprintable():  # fast path: the common case has no control characters at all
+    # Fast paths: every change below starts at a character _CONTROL matches, so text with
+    # none (most text: lines and tabs are fine) comes back as it is. ASCII text (isascii is
+    # a flag) is checked by deleting its fine bytes in C, ~8x faster than the regex.
+    if text.isprintable():
+        return text
+    if text.isascii():
+        if not text.encode("ascii").translate(None, _FINE_ASCII):
+            return text
+    elif not _CONTROL.search(text):
         return text
     text = text.replace("\r\n", "\n")
     text = _SEQUENCE.sub("", text)

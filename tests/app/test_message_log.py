@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 
 from rich.console import Console
 from rich.markdown import Markdown
@@ -12,6 +13,8 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.widgets import Input
 
+from benchmarks.datasets import message_text
+from tui.store import Message, Session, SessionStore
 from tui.widgets.markdown_render import CODE_THEME
 from tui.widgets.message_log import GUTTER, MessageLog
 
@@ -42,6 +45,9 @@ def greet(name: str) -> str:
 
 Closing words.
 """
+
+
+WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class Host(App[None]):
@@ -319,6 +325,32 @@ async def test_load_a_thousand_messages_is_lazy() -> None:
         await pilot.press("end")
         await pilot.pause()
         assert "the very last message" in screen_text(log)
+
+
+async def test_a_saved_conversation_opens_rendering_only_its_last_screens(tmp_path: Path) -> None:
+    # The open path of `chatterm -s ID`: the file read by the store, then the log loaded.
+    store = SessionStore(tmp_path)
+    session = Session("long", "long", WHEN, WHEN, "p", "m")
+    session.messages = [
+        Message("user" if n % 2 == 0 else "assistant", message_text(n), WHEN, f"m-{n}")
+        for n in range(1000)
+    ]
+    session.messages[-1].content += "ZQLAST end of the conversation.\n"
+    store.save(session)
+    loaded = SessionStore(tmp_path).load("long")
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(MessageLog)
+        log.load(loaded.messages)
+        await pilot.pause()
+
+        assert any("ZQLAST" in row for row in screen_text(log))
+        rendered = [n for n, entry in enumerate(log._entries) if entry.body is not None]
+        # Only the tail, and no more of it than the view and the one-screen margin need.
+        assert rendered == list(range(rendered[0], 1000))
+        view = log.scrollable_content_region.height
+        rows_after_first = sum(log._entries[n].height for n in rendered[1:])
+        assert rows_after_first < 2 * view, (len(rendered), rows_after_first, view)
 
 
 async def test_scrolling_up_through_estimates_keeps_the_view_still() -> None:

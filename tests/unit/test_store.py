@@ -172,6 +172,137 @@ def test_a_one_megabyte_reply_round_trips(store: SessionStore) -> None:
     assert store.load(session.id).messages[1].content == big
 
 
+# -- the file format: text of several lines, and the fast reader --------------------------------
+REPLY = (
+    "## Plan\n\nSteps:\n\n- one\n- two with a \\ backslash and \"quotes\"\n\n```py\nx = '1'\n```\n"
+)
+
+
+def test_text_of_several_lines_is_written_as_its_lines(store: SessionStore) -> None:
+    session = store.new("openai", "gpt-4o-mini", system_prompt="Be brief.\nUse lists.")
+    store.append(session, Message("user", "first line\nsecond line"))
+    store.append(session, Message("assistant", REPLY, status="error", error="cut\noff"))
+
+    text = store.path(session.id).read_text()
+
+    # A person reading the file sees the conversation, not "\n" escapes.
+    assert "content = '''\nfirst line\nsecond line'''\n" in text
+    assert f"content = '''\n{REPLY}'''\n" in text
+    assert "system_prompt = '''\nBe brief.\nUse lists.'''\n" in text
+    assert "error = '''\ncut\noff'''\n" in text
+    assert 'content = "' not in text
+    doc = tomllib.loads(text)  # any TOML reader gets the text back exactly
+    assert [m["content"] for m in doc["messages"]] == ["first line\nsecond line", REPLY]
+    loaded = SessionStore(store.root).load(session.id)
+    assert [m.content for m in loaded.messages] == ["first line\nsecond line", REPLY]
+    assert (loaded.system_prompt, loaded.messages[1].error) == ("Be brief.\nUse lists.", "cut\noff")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "it holds '''\nits own delimiter",
+        "ends with a quote\n'",
+        "ends with two quotes\n''",
+        "windows\r\nline ends",
+        "a NUL \x00\nbyte",
+        "a tab\tstays raw\n but ESC \x1b[31m and DEL \x7f do not",
+        "a form feed \x0c\nhere",
+    ],
+)
+def test_text_a_literal_string_cannot_hold_is_written_escaped(
+    store: SessionStore, content: str
+) -> None:
+    session = store.new("openai", "gpt-4o-mini")
+    store.append(session, Message("user", content))
+
+    text = store.path(session.id).read_text()
+
+    [line] = [line for line in text.splitlines() if line.startswith("content = ")]
+    assert line.startswith('content = "')  # one line, with escapes
+    assert tomllib.loads(text)["messages"][0]["content"] == content
+    assert SessionStore(store.root).load(session.id).messages[0].content == clean(content)
+
+
+CONTROLS = {chr(c) for c in [*range(0x09), *range(0x0B, 0x20), 0x7F]}
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(alphabet=st.characters(max_codepoint=0x7F)))
+def test_plain_ascii_text_read_back_loses_only_its_control_characters(
+    store: SessionStore, text: str
+) -> None:
+    session = store.new("openai", "gpt-4o-mini")
+    store.append(session, Message("user", f"{text}\nline"))
+
+    content = SessionStore(store.root).load(session.id).messages[0].content
+
+    if CONTROLS.isdisjoint(text):
+        assert content == f"{text}\nline"  # kept exactly (the fast path)
+    else:
+        assert CONTROLS.isdisjoint(content) and content.endswith("\nline")
+
+
+def test_files_written_before_multi_line_strings_still_load(store: SessionStore) -> None:
+    escaped = "line one\\nline two\\n\\n```py\\nx = 1\\n```\\n"
+    write_file(store, "20261122-100000-0ld0", content=escaped)
+
+    session = store.load("20261122-100000-0ld0")
+
+    assert session.messages[0].content == "line one\nline two\n\n```py\nx = 1\n```\n"
+    store.append(session, Message("assistant", "re\nply", status="complete"))
+    assert "content = '''\nre\nply'''" in store.path(session.id).read_text()
+    assert [m.content for m in store.load(session.id).messages][1] == "re\nply"
+
+
+TRICKY = st.lists(
+    st.characters(blacklist_categories=("Cs",))
+    | st.sampled_from(["\n", "'", "''", "'''", '"', "\\", "\\n", "\t", "\r\n", "\x7f", "\x85"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(TRICKY, min_size=1, max_size=4), title=TRICKY, system=TRICKY)
+def test_tomllib_reads_every_file_the_store_writes_exactly(
+    texts: list[str], title: str, system: str
+) -> None:
+    session = Session("s", title, WHEN, WHEN, "openai", "gpt-4o-mini", system)
+    session.messages = [
+        Message("assistant" if n % 2 else "user", text, WHEN, f"m-{n}", error=text[:5])
+        for n, text in enumerate(texts)
+    ]
+    doc = tomllib.loads(store_module._dump(session).decode("utf-8"))
+
+    # Literal strings for text of several lines, escapes for the rest: the same text back.
+    assert (doc["title"], doc.get("system_prompt", "")) == (title, system)
+    assert [m["content"] for m in doc["messages"]] == texts
+    assert [m.get("error", "") for m in doc["messages"]] == [t[:5] for t in texts]
+
+
+def test_a_file_tomllib_refuses_is_refused_though_json_would_read_it(
+    store: SessionStore,
+) -> None:
+    write_file(store, "20261122-100000-bad0", content="\\ud83d\\ude00 and a\\/b")
+
+    with pytest.raises(SessionCorrupt):
+        store.load("20261122-100000-bad0")
+
+
+def test_a_schema_line_inside_a_message_does_not_make_a_broken_file_look_newer(
+    store: SessionStore,
+) -> None:
+    session = chat(store, "see below:\nschema = 99\nthat was all")
+    path = store.path(session.id)
+    broken = path.read_text().replace("schema = 1\n", "").replace("[[messages]]", "[[messages]", 1)
+    path.write_text(broken)
+
+    with pytest.raises(SessionCorrupt):  # set aside, where a newer file would be left alone
+        SessionStore(store.root).load(session.id)
+
+
 def test_control_sequences_in_a_file_never_reach_the_screen(store: SessionStore) -> None:
     osc52 = "\\u001b]52;c;aGVsbG8=\\u0007"
     path = write_file(store, "20261122-100000-bbbb", title=f"t{osc52}", content="x\\u001b[2Jy")
@@ -543,6 +674,39 @@ def test_search_ignores_keys_ids_and_model_names(store: SessionStore) -> None:
     assert store.search("gpt-4o") == set()
     assert store.search("assistant") == set()
     assert store.search("m-") == set()
+
+
+def test_search_finds_words_on_any_line_of_a_message_and_nowhere_else(
+    store: SessionStore,
+) -> None:
+    one = chat(store, "intro\n[a link](https://x)\nthe Needle is here\nend")
+    other = store.new("openai", "gpt-4o-mini", system_prompt="find the needle\nplease")
+    store.append(other, Message("user", "plain\ntext"))
+    store.append(other, Message("assistant", "", status="error", error="needle\nin an error"))
+    quoted = chat(store, "it's '''quoted''' needle")  # one line holding the delimiter
+    chat(store, "nee\ndle, cut by a line")
+
+    assert store.search("needle") == {one.id, quoted.id}
+    assert store.search("here\nEND") == {one.id}  # across lines of one message
+    assert store.search("please") == set()  # the system prompt is not searched
+    assert store.search("content") == set()  # nor the keys around the text
+    assert store.search("''") == {quoted.id}
+
+
+def test_search_finds_a_title_below_a_prompt_with_a_line_like_a_table(
+    store: SessionStore,
+) -> None:
+    path = write_file(store, "20261122-100000-0002", title="the needle title")
+    text = path.read_text().replace('title = "the needle title"\n', "")
+    text = text.replace(
+        'model = "gpt-4o-mini"\n',
+        "model = \"gpt-4o-mini\"\nsystem_prompt = '''\n[rules]\nbe kind'''\n"
+        'title = "the needle title"\n',
+    )
+    path.write_text(text)
+    assert tomllib.loads(text)["title"] == "the needle title"
+
+    assert store.search("needle") == {"20261122-100000-0002"}
 
 
 def test_search_reads_hand_written_multiline_strings(store: SessionStore) -> None:

@@ -30,9 +30,11 @@ def test_warm_up_loads_what_the_first_request_needs() -> None:
         "core.warm_up('openai')\n"
         "print('OPENAI', 'tui.providers.openai' in sys.modules)\n"
         "print('BACKEND', 'anyio._backends._asyncio' in sys.modules)\n"
+        "print('H11', 'h11' in sys.modules)\n"
         "print('TLS', base._tls_context.cache_info().currsize)\n"
     )
     out = _run(code)
     assert "OPENAI True" in out
     assert "BACKEND True" in out
+    assert "H11 True" in out  # httpx imports httpcore only when the first client is made
     assert "TLS 1" in out

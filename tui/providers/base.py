@@ -247,11 +247,13 @@ class Provider:
 
 
 def warm_up() -> None:
-    """Load what the first request of any provider waits for: the certificates and httpx's
-    async backend (~0.2 s of CPU together). Imports are thread-safe and the context is
-    cached, so the app runs this in a thread after its first paint."""
+    """Load what the first request of any provider waits for: the certificates, httpcore and
+    h11 (httpx imports them when the first client is made) and anyio's asyncio backend
+    (~0.25 s of CPU together). Imports are thread-safe and the context is cached, so the
+    app runs this in a thread after its first paint."""
     _tls_context()
-    importlib.import_module("anyio._backends._asyncio")
+    for module in ("httpcore", "anyio._backends._asyncio"):
+        importlib.import_module(module)
 
 
 @functools.cache

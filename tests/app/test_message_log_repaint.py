@@ -15,6 +15,19 @@ class Host(App[None]):
         yield MessageLog()
 
 
+def record_repaints(log: MessageLog) -> list[Region]:
+    """The regions the log asks the terminal to repaint from now on (what crosses the link)."""
+    repainted: list[Region] = []
+    original = log.refresh
+
+    def spy(*regions: Region, **kwargs: object) -> MessageLog:
+        repainted.extend(regions)
+        return original(*regions, **kwargs)  # type: ignore[arg-type]
+
+    log.refresh = spy  # type: ignore[method-assign]
+    return repainted
+
+
 def visible_text(log: MessageLog) -> str:
     return "\n".join(log.render_line(y).text for y in range(log.size.height))
 
@@ -51,14 +64,7 @@ async def test_a_tick_repaints_only_the_rows_that_changed() -> None:
         log.start_reply("p", "m")
         log.append("A first paragraph.\n\nThe second one grows")
         await pilot.pause(1.5 / log.STREAM_FPS)
-        repainted: list[Region] = []
-        original = log.refresh
-
-        def spy(*regions: Region, **kwargs: object) -> MessageLog:
-            repainted.extend(regions)
-            return original(*regions, **kwargs)  # type: ignore[arg-type]
-
-        log.refresh = spy  # type: ignore[method-assign]
+        repainted = record_repaints(log)
         log.append(" a little")
         await pilot.pause(1.5 / log.STREAM_FPS)
         assert "The second one grows a little" in visible_text(log)
@@ -73,14 +79,7 @@ async def test_a_block_that_completes_is_repainted_whole_when_the_next_one_start
         log.start_reply("p", "m")
         log.append("A first paragraph.\n\n> A quote that is still gro")
         await pilot.pause(1.5 / log.STREAM_FPS)
-        repainted: list[Region] = []
-        original = log.refresh
-
-        def spy(*regions: Region, **kwargs: object) -> MessageLog:
-            repainted.extend(regions)
-            return original(*regions, **kwargs)  # type: ignore[arg-type]
-
-        log.refresh = spy  # type: ignore[method-assign]
+        repainted = record_repaints(log)
         log.append("wing and ends here.\n\n## Next\n\nThe next paragraph")
         await pilot.pause(1.5 / log.STREAM_FPS)
         rows = visible_text(log).splitlines()

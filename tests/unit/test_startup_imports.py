@@ -17,6 +17,27 @@ def test_app_module_imports_without_httpx_before_first_paint() -> None:
     assert "HTTPX False" in out
 
 
+def test_choosing_the_default_provider_does_not_import_httpx() -> None:
+    # What the app does before its first paint: read the config, pick provider and model,
+    # and read every kind's declarations (flags, default model, key variable).
+    code = (
+        "import sys, tempfile\n"
+        "from pathlib import Path\n"
+        "from tui.chat import Core\n"
+        "from tui.config import Config\n"
+        "from tui.providers import KINDS, provider_class\n"
+        "from tui.store import SessionStore\n"
+        "store = SessionStore(Path(tempfile.mkdtemp()))\n"
+        "core = Core(Config(path=Path('/nonexistent/config.toml')), store)\n"
+        "print('CHOICE', core.default_choice())\n"
+        "print('CONFIGURED', [core.provider(kind).configured for kind in KINDS])\n"
+        "print('HTTPX', 'httpx' in sys.modules)\n"
+    )
+    out = _run(code)
+    assert "CHOICE ('echo', 'echo')" in out
+    assert "HTTPX False" in out
+
+
 def test_warm_up_loads_what_the_first_request_needs() -> None:
     code = (
         "import sys, tempfile\n"

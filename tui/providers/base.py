@@ -11,9 +11,7 @@ import socket
 import ssl
 import time
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..sanitize import mask_url, one_line
 from .errors import (
@@ -30,6 +28,13 @@ from .errors import (
 )
 from .settings import Messages as Messages
 from .settings import ProviderSettings as ProviderSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx (with httpcore, h11, anyio: ~0.1 s) is imported where a request is made, not here:
+# the app reads a provider's declarations (default model, key variable) before its first
+# paint, and `import` of a loaded module is a dictionary look-up.
 
 MAX_REPLY_CHARS = 4_000_000  # a reply larger than this is a runaway server, not an answer
 REPLY_LIMIT_OPTION = "max_reply_chars"  # [providers.NAME] max_reply_chars = N: a lower bound
@@ -124,6 +129,8 @@ class Provider:
     def client(self) -> httpx.AsyncClient:
         """One client per instance, so connections are reused across exchanges."""
         if self._client is None:
+            import httpx
+
             self._client = httpx.AsyncClient(
                 proxy=self.settings.proxy or None,
                 timeout=httpx.Timeout(self.settings.timeout),
@@ -172,6 +179,8 @@ class Provider:
     # -- the stream -------------------------------------------------------------------------
     async def stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
         """Reply text chunks for *messages*; every failure comes out as a ProviderError."""
+        import httpx
+
         model = model or self.instance_default_model
         if not self.supports_message_history:
             messages = fold_history(messages)
@@ -214,6 +223,8 @@ class Provider:
 
     def _connect_failed(self, err: httpx.ConnectError) -> ConnectFailed:
         """Say which step failed: the name lookup, the TLS handshake, or the connection."""
+        import httpx
+
         reason = _reason(err)
         if _caused_by(err, socket.gaierror):
             host = httpx.URL(self.base_url).host or self.base_url
@@ -262,6 +273,8 @@ def _tls_context() -> ssl.SSLContext:
     costs ~50 ms, which every provider instance (every `chatterm ask`) used to pay."""
     # trust_env: SSL_CERT_FILE / SSL_CERT_DIR name a private CA (a company's, a home lab's);
     # the client itself keeps trust_env=False so proxies come only from our settings.
+    import httpx
+
     return httpx.create_ssl_context(trust_env=True)
 
 
@@ -294,6 +307,8 @@ async def _read_excerpt(
 ) -> str:
     """A short, cleaned excerpt of an error body: a JSON error's message, or the text with
     HTML tags dropped; one line, with *secret* masked before anything is cut short."""
+    import httpx
+
     raw = b""
     # A little past the bound, so that a key straddling it is still whole when masked.
     wanted = limit + (len(secret.encode()) if secret else 0)

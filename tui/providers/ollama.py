@@ -10,15 +10,16 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
-
-import httpx
 
 from ..sanitize import clean, one_line
 from .base import Messages, Provider, read_limited
 from .errors import BadResponse, HTTPError, ProviderError, StreamBroken, UnknownModel
 from .sse import iter_lines, iter_ndjson
+
+if TYPE_CHECKING:
+    pass  # imported where a request is made (see base.py)
 
 DEFAULT_URL = "http://localhost:11434"
 DEFAULT_PORT = 11434
@@ -66,6 +67,8 @@ class OllamaProvider(Provider):
 
     async def list_models(self) -> list[str]:
         """The pulled models (GET /api/tags); the static list if the server cannot say."""
+        import httpx
+
         try:
             async with self.client.stream(
                 "GET", f"{self.base_url}/api/tags", timeout=min(self.settings.timeout, LIST_TIMEOUT)

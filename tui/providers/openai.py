@@ -10,15 +10,16 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
-
-import httpx
 
 from ..sanitize import clean, one_line
 from .base import Messages, Provider, error_message, read_limited
 from .errors import BadResponse, ProviderError
 from .sse import iter_lines, iter_sse_data, parse_json_line
+
+if TYPE_CHECKING:
+    import httpx  # imported where a request is made (see base.py)
 
 MAX_JSON_BODY = 16 << 20  # a whole (non-streamed) answer or a model list; OpenRouter's is ~1 MB
 LIST_TIMEOUT = 10.0  # the model list is a convenience: never wait long for it
@@ -126,6 +127,8 @@ class OpenAIProvider(Provider):
             return list(self.instance_models)
         url = f"{self.base_url}/models"
         timeout = min(self.settings.timeout, LIST_TIMEOUT)
+        import httpx
+
         try:
             async with self.client.stream(
                 "GET", url, headers=self._auth_headers(), timeout=timeout

@@ -11,13 +11,14 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..sanitize import one_line
 from .base import Messages, Provider, ProviderSettings, body_excerpt, error_message, read_limited
 from .errors import BadResponse, CredentialsRejected
+
+if TYPE_CHECKING:
+    import httpx  # imported where a request is made (see base.py)
 
 TOKEN_COOKIE = "csrftoken"
 # Django's alphabet, and nothing that could break a header line

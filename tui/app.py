@@ -48,13 +48,18 @@ class ChattermApp(App[None]):
         self.recent = RecentModels(state_path or data_dir() / "state.json")
         self._initial = session
         self._choice = (provider, model)
+        self._hint = ""  # the first-run hint, set with the first screen
 
     # -- start ----------------------------------------------------------------------------
+    def get_default_screen(self) -> ConversationScreen:
+        # The conversation is the first screen itself, not pushed over Textual's blank one:
+        # one screen fewer to compose, style, resume and suspend before the first paint.
+        session, self._hint = self._first_session()
+        return ConversationScreen(session, hint=self._hint)
+
     def on_mount(self) -> None:
         if self.config.theme and self.config.theme in self.available_themes:
             self.theme = self.config.theme
-        session, hint = self._first_session()
-        self.push_screen(ConversationScreen(session, hint=hint))
         if self.config.error:
             self.notify(
                 f"{self.config.error} — using defaults until you save settings (F5).",
@@ -65,7 +70,7 @@ class ChattermApp(App[None]):
             )
         if warning := permissions_warning(self.config.path):
             self.notify(warning, severity="warning", timeout=15, markup=False)
-        if hint:
+        if self._hint:
             self._probe_local_ollama()
 
     def _first_session(self) -> tuple[Session, str]:

@@ -327,3 +327,19 @@ async def test_a_bug_in_a_provider_shows_as_an_error_and_the_app_stays_up(
         assert app.is_running
         reply = saved(app)["messages"][-1]
         assert reply["status"] == "error" and reply["content"] == "first words "
+
+
+async def test_the_conversation_is_the_first_screen_with_no_blank_screen_under_it(
+    tmp_path: Path,
+) -> None:
+    # Pushing it over Textual's default screen cost ~0.2 s of CPU before the first paint
+    # (one more screen to compose and style, and a full stylesheet refresh on the push).
+    with OpenAIServer() as server:
+        app = make_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert [type(s).__name__ for s in app.screen_stack] == ["ConversationScreen"]
+            await pilot.press("f5")  # another screen on top, and back
+            await pilot.press("escape")
+            assert app.screen is app.conversation
+            assert app.focused is app.conversation.prompt

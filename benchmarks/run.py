@@ -93,13 +93,12 @@ BY_KEY = {f.key: f for f in FIGURES}
 # Why a figure misses its target, from profiling (py-spy) during development; printed under
 # the table for the figures that miss in a run.
 WHY_MISSED = {
-    "cold_start": "Start-up is CPU-bound and this shared machine varies by ±25% from run to "
-    "run: seven passes on 2026-12-01 gave ratios of 1.08, 1.12, 1.21 and 1.27 (met) and "
-    "1.41, 1.50 and 1.65 (missed); nothing that runs at start-up changed between the 1.12 "
-    "and the 1.50. chatterm's own extra work before the "
-    "first paint, under cProfile: Textual's Footer restyling each key as it mounts (~12%), "
-    "the stylesheet of every screen (one .tcss) parsed at start (~7%), TextArea's import. "
-    "httpx and the providers are imported only after the first paint.",
+    "cold_start": "Start-up is CPU-bound and this shared machine varies by about ±25% from "
+    "run to run. chatterm's own extra work before the first paint, under cProfile: Textual's "
+    "Footer restyling each key as it mounts (~12%), the stylesheet of every screen (one "
+    ".tcss) parsed at start (~7%), TextArea's import. httpx and the providers are imported "
+    "after the first paint, and the conversation is the first screen (pushing it over "
+    "Textual's default screen cost ~0.2 s).",
     "first_text": "Both apps wait for the same loopback server; differences are noise.",
     "full_cpu": "At or near the bound (CPU time is counted in 10 ms ticks; earlier runs today "
     "gave medians of 0.30–0.39 s). What is left is first use in a fresh process: Pygments "
@@ -110,11 +109,12 @@ WHY_MISSED = {
     "full_bytes": "At full speed the reply lands between ticks; each scroll repaints the view.",
     "paced_cpu": "Compositor work per repaint and per-chunk parsing in the provider.",
     "paced_bytes": "Each scroll step repaints the whole log area (~4 KB at 100×30).",
-    "open_saved": "This figure is the cold start plus ~0.1 s: tomllib reads the 2.5 MB file "
-    "in ~0.12 s (text of several lines is stored as multi-line literal strings; as escaped "
-    "one-line strings it took ~0.48 s), then Markdown is imported and the last messages are "
-    "drawn (~0.06 s). The log renders only what is on screen. A faster hand-written reader "
-    "for our own layout read the file in ~0.02 s, but sessions are read with tomllib only.",
+    "open_saved": "At the bound: the cold start (~0.34 s) plus ~0.27 s, of which tomllib "
+    "reading the 2.5 MB file is ~0.1 s (text of several lines is stored as multi-line literal "
+    "strings; as escaped one-line strings it took ~0.48 s), importing Markdown and Pygments "
+    "~0.04 s, and drawing the visible messages ~0.06 s; the log renders only what is on "
+    "screen. A hand-written reader for our own layout read the file in ~0.02 s, but "
+    "sessions are read with tomllib only.",
     "sessions_screen": "tui.store.list of 5,000 files (~0.17 s: a stat per file, 5,000 "
     "summaries from the index) in a thread, then DataTable measuring every row's cells.",
     "sessions_list": "Python start-up and imports (~0.15 s), "

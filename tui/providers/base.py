@@ -25,6 +25,7 @@ from .errors import (
     RateLimited,
     ResponseTooLarge,
     StreamBroken,
+    in_characters,
 )
 from .settings import Messages as Messages
 from .settings import ProviderSettings as ProviderSettings
@@ -192,7 +193,7 @@ class Provider:
                 total += len(chunk)
                 if total > limit:
                     raise ResponseTooLarge(
-                        f"the reply passed {_size(limit, 'characters')} and was stopped",
+                        f"the reply passed {in_characters(limit)} and was stopped",
                         provider=self.name,
                     )
                 yield chunk
@@ -360,10 +361,8 @@ async def read_limited(response: httpx.Response, limit: int, what: str) -> bytes
     return bytes(data)
 
 
-def _size(count: int, unit: str = "") -> str:
-    """1048576 -> "1 MiB"; with *unit*, a count of characters: "4 million characters"."""
-    if unit:
-        return f"{count // 1_000_000} million {unit}" if count >= 1_000_000 else f"{count} {unit}"
+def _size(count: int) -> str:
+    """1048576 -> "1 MiB"."""
     for factor, name in ((1 << 20, "MiB"), (1 << 10, "KiB")):
         if count >= factor:
             return f"{count / factor:g} {name}"

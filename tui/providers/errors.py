@@ -94,3 +94,10 @@ class ResponseTooLarge(ProviderError):
     """A line or a whole reply went past the bound that protects memory."""
 
     action = "what arrived is kept; check base_url, or ask for a shorter answer"
+
+
+def in_characters(count: int) -> str:
+    """1048576 -> "1 million characters": the order of size is what a reader needs."""
+    if count >= 1_000_000:
+        return f"{count // 1_000_000} million characters"
+    return f"{count} characters"

@@ -10,16 +10,13 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from ..sanitize import clean, one_line
 from .base import Messages, Provider, read_limited
 from .errors import BadResponse, HTTPError, ProviderError, StreamBroken, UnknownModel
 from .sse import iter_lines, iter_ndjson
-
-if TYPE_CHECKING:
-    pass  # imported where a request is made (see base.py)
 
 DEFAULT_URL = "http://localhost:11434"
 DEFAULT_PORT = 11434

@@ -11,7 +11,7 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from typing import Any
 
-from .errors import ResponseTooLarge, StreamBroken
+from .errors import ResponseTooLarge, StreamBroken, in_characters
 
 MAX_LINE = 1 << 20  # 1 MiB: far above any real SSE or NDJSON line
 
@@ -72,17 +72,10 @@ class _LineSplitter:
     def _check(self, size: int) -> None:
         if size > self.max_line:
             raise ResponseTooLarge(
-                f"a line of the stream passed {_chars(self.max_line)} and was stopped",
+                f"a line of the stream passed {in_characters(self.max_line)} and was stopped",
                 action="what arrived is kept; the server is not sending a normal stream: "
                 "check base_url",
             )
-
-
-def _chars(count: int) -> str:
-    """1048576 -> "1 million characters": the order of size is what a reader needs."""
-    if count >= 1_000_000:
-        return f"{count // 1_000_000} million characters"
-    return f"{count} characters"
 
 
 async def iter_sse_data(lines: AsyncIterable[str]) -> AsyncIterator[str]:

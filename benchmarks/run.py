@@ -31,7 +31,7 @@ from typing import Any
 
 from tests.servers import OpenAIServer
 
-from . import datasets
+from . import datasets, huge_text
 from .pty_driver import PtyApp
 
 HERE = Path(__file__).resolve().parent
@@ -87,6 +87,16 @@ FIGURES = [
     Figure("sessions_list", "`chatterm sessions list`, 5,000 sessions", "s", "≤ 0.5 s",
            _at_most(0.5), baseline=False),
     Figure("version", "`chatterm --version`", "s", "≤ 0.15 s", _at_most(0.15), baseline=False),
+    Figure("huge_echo", "key echo while a 1 MB table renders", "ms", "≤ 100 ms",
+           _at_most(100), baseline=False),
+    Figure("huge_esc", "Esc → stopped, while a 1 MB table renders", "s", "≤ 0.2 s",
+           _at_most(0.2), baseline=False),
+    Figure("huge_open", "open a 4 MB reply: first key echoed", "s", "≤ 0.5 s",
+           _at_most(0.5), baseline=False),
+    Figure("huge_paste", "5 MB paste → shown in the prompt", "s", "≤ 2 s",
+           _at_most(2), baseline=False),
+    Figure("huge_send", "5 MB prompt: Enter → request at the server", "s", "≤ 1 s",
+           _at_most(1), baseline=False),
 ]  # fmt: skip
 BY_KEY = {f.key: f for f in FIGURES}
 
@@ -117,6 +127,11 @@ WHY_MISSED = {
     "sessions are read with tomllib only.",
     "sessions_screen": "tui.store.list of 5,000 files (~0.17 s: a stat per file, 5,000 "
     "summaries from the index) in a thread, then DataTable measuring every row's cells.",
+    "huge_paste": "Textual's XTermParser reads a bracketed paste one character at a time in "
+    "Python (5 MB fed to it alone: 14.7 s); the prompt's own cost is gone (a paste over "
+    "100,000 characters stands behind a one-line marker).",
+    "huge_send": "SessionStore.append writes the 5 MB session on the event loop before the "
+    "request (~0.9 s when measured alone), plus JSON encoding (~0.18 s).",
     "sessions_list": "Python start-up and imports (~0.15 s), "
     "then tui.store.list (~0.17 s) and printing 5,000 lines.",
 }
@@ -135,10 +150,11 @@ class Sizes:
     sessions: int = 5000
     idle: float = 1.0  # seconds after the first paint before memory is read
     paced_size: int = 0  # bytes of the reply kept for the paced stream; 0: all of it
+    huge_scale: float = 1.0  # of the huge-text inputs (1 MB table, 4 MB reply, 5 MB paste)
 
     @classmethod
     def quick(cls) -> Sizes:
-        return cls(1, 3000, 300, 0.005, 5, 100, 200, 0.3, 1200)
+        return cls(1, 3000, 300, 0.005, 5, 100, 200, 0.3, 1200, 0.05)
 
 
 # -- the servers ------------------------------------------------------------------------------
@@ -347,6 +363,28 @@ def cli(bench: Bench, app: str) -> dict[str, float]:
     return {"sessions_list": timed("sessions", "list"), "version": timed("--version")}
 
 
+def huge(bench: Bench, app: str) -> dict[str, float]:
+    """Huge text: a 1 MB table streaming, a 4 MB reply opened, a 5 MB paste sent."""
+    scale = bench.sizes.huge_scale
+    values: dict[str, float] = {}
+    rows = int(22_000 * scale)
+    reply = huge_text.table_reply(rows)
+    with huge_text.ArrivalServer(reply=reply, chunks=4000, delay=0.002) as server:
+        with running(bench, app, server.base_url) as pty:
+            pty.wait_text(READY, 30)
+            _send_prompt(pty, "table")
+            values |= huge_text.while_rendering(pty, bench.sizes.echo_keys, rows)
+    folder = Path(tempfile.mkdtemp(dir=bench.tmp))
+    data = huge_text.huge_data(folder, huge_text.big_reply(int(4_000_000 * scale)))
+    with running(bench, app, bench.full.base_url, "-s", huge_text.HUGE_ID, data=data) as pty:
+        values |= huge_text.first_key_after_open(pty, READY)
+    with huge_text.ArrivalServer(reply="got it") as server:
+        with running(bench, app, server.base_url) as pty:
+            text = huge_text.paste_text(int(5_000_000 * scale))
+            values |= huge_text.paste_and_send(pty, server, text, READY)
+    return values
+
+
 SCENARIOS: dict[str, tuple[Callable[[Bench, str], dict[str, float]], bool]] = {
     # name: (function, also run for the baseline)
     "stream_full": (stream_full, True),
@@ -355,6 +393,7 @@ SCENARIOS: dict[str, tuple[Callable[[Bench, str], dict[str, float]], bool]] = {
     "saved": (saved, False),
     "sessions": (sessions, False),
     "cli": (cli, False),
+    "huge": (huge, False),
 }
 
 

@@ -26,7 +26,7 @@ Servers and their endpoints (``server.base_url`` is what goes in ProviderSetting
 Constructor keywords (all servers): ``reply`` (str, or a list of exact chunks), ``chunks``
 (split the reply into N near-equal pieces; default: one piece per word), ``delay`` (seconds
 between chunks), ``mode``, ``aux_mode``, ``api_key`` (when set, a request without
-``Authorization: Bearer <api_key>`` gets 401), ``stall`` (seconds, default 3),
+``Authorization: Bearer <api_key>`` gets 401), ``stall`` (seconds, default 30),
 ``retry_after`` (the 429's Retry-After value), ``models`` (for the model lists),
 ``host``, ``port`` (0: an ephemeral port), ``tls`` (an ``ssl.SSLContext``: a client that
 opens with a TLS handshake gets TLS on the same port; ``self_signed_tls(dir)`` makes one
@@ -44,7 +44,8 @@ falling back to ``mode``. ``server.aux_mode`` is how the secondary endpoint answ
     drop         close the connection without answering
     cut          send half the chunks, then close without the terminating chunk
     not_json     after the first chunk, a line that is not JSON
-    stall        send the headers and first chunk, then wait ``stall`` seconds
+    stall        send the headers and first chunk, then wait until the client gives up
+                 (or ``stall`` seconds), then go on
     wrong_shape  valid JSON without the fields the protocol promises
     empty        a well-formed reply with no text
     huge_line    after the first chunk, one line longer than 1 MiB
@@ -94,6 +95,7 @@ import string
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,7 +105,10 @@ from urllib.parse import urlsplit
 DEFAULT_REPLY = "Hello from the loopback server. Streaming works."
 HUGE_LINE = (1 << 20) + 4096  # just past the client's 1 MiB line bound
 ENDLESS_PIECE = 1 << 16  # the text in each frame of the endless mode (well under a line bound)
-MAX_STALL = 3.0  # a stall never outlives a test by more than this
+# A stall ends as soon as the client leaves, so it can be long: a client starved of CPU on a
+# busy machine must still find the server silent when it next looks (a short stall that
+# resumed made the stall cells flaky). It never outlives a test by more than this.
+MAX_STALL = 30.0
 COMMON_MODES = frozenset(
     {"normal", "401", "403", "404", "429", "500", "drop", "cut", "not_json", "stall"}
     | {"wrong_shape", "empty", "huge_line", "error_event", "endless"}
@@ -260,6 +265,21 @@ class Exchange:
         """Sleep, but wake at once when the server closes (so shutdown never waits)."""
         if seconds > 0:
             self.server.stopping.wait(seconds)
+
+    def stall(self, seconds: float) -> None:
+        """Send nothing until the client closes the connection, the server closes, or
+        *seconds* pass."""
+        deadline = time.monotonic() + seconds
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.sock, selectors.EVENT_READ)
+            while not self.server.stopping.is_set() and time.monotonic() < deadline:
+                if not selector.select(timeout=0.05):
+                    continue
+                try:
+                    if not self.sock.recv(1024):
+                        return  # the client closed: it gave up waiting
+                except (OSError, ValueError):
+                    return
 
     def cut(self) -> None:
         """Close the connection now, mid-answer if it is one."""
@@ -495,7 +515,7 @@ class LoopbackServer:
     def _after_first(self, ex: Exchange, mode: str, frames: Frames) -> bool:
         """Faults that follow the first chunk; True when the stream ends there."""
         if mode == "stall":
-            ex.pause(self.stall)
+            ex.stall(self.stall)
         elif mode == "not_json":
             ex.chunk(frames.bad)
         elif mode == "huge_line":
@@ -525,7 +545,7 @@ class LoopbackServer:
         """A Content-Length answer; stall waits between head and body, cut sends half."""
         ex.head(200, [("Content-Type", content_type), *headers], length=len(data))
         if mode == "stall":
-            ex.pause(self.stall)
+            ex.stall(self.stall)
         if mode == "cut":
             ex.send(data[: len(data) // 2])
             ex.cut()

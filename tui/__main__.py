@@ -9,19 +9,36 @@ from collections.abc import Sequence
 
 from . import __version__
 
+# The options that choose a conversation and a model: (dest, flag as a user types it).
+SESSION_OPTIONS = (("provider", "-p"), ("model", "-m"), ("cont", "-c"), ("session", "-s"))
+# The commands that take them (None: the app).
+_TAKES_SESSION_OPTIONS = (None, "ask")
+# Where the subcommand's copy of each option lands, apart from the main parser's: argparse
+# copies a subparser's namespace over the main one, so one shared dest would let `ask`'s
+# unset -p (None) silently replace `chatterm -p ollama ask`'s.
+_SUB = "sub_"
 
-def _session_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-p", "--provider", help="provider name (see `chatterm providers`)")
-    parser.add_argument("-m", "--model", help="model name")
+
+def _session_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    parser.add_argument(
+        "-p",
+        "--provider",
+        dest=prefix + "provider",
+        metavar="PROVIDER",
+        help="provider name (see `chatterm providers`)",
+    )
+    parser.add_argument("-m", "--model", dest=prefix + "model", metavar="MODEL", help="model name")
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
         "-c",
         "--continue",
-        dest="cont",
+        dest=prefix + "cont",
         action="store_true",
         help="continue the latest conversation",
     )
-    which.add_argument("-s", "--session", metavar="ID", help="open the conversation ID")
+    which.add_argument(
+        "-s", "--session", dest=prefix + "session", metavar="ID", help="open the conversation ID"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,15 +52,27 @@ def build_parser() -> argparse.ArgumentParser:
     _session_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    ask = commands.add_parser("ask", help="one exchange: the reply streams to stdout")
-    _session_options(ask)
+    ask = commands.add_parser(
+        "ask",
+        help="one exchange: the reply streams to stdout",
+        description="One exchange: the reply streams to stdout and the exchange is saved. "
+        "-p, -m, -c and -s may stand before or after `ask`. With a prompt and text piped "
+        "or redirected to stdin, the prompt is sent, then a blank line, then that text "
+        "(`cat notes.md | chatterm ask summarise:`); without a prompt, stdin is the prompt.",
+    )
+    _session_options(ask, _SUB)
     ask.add_argument("--system", metavar="TEXT", help="system prompt for a new conversation")
     ask.add_argument(
         "--raw",
         action="store_true",
         help="write the reply exactly as received (only when stdout is not a terminal)",
     )
-    ask.add_argument("prompt", nargs="*", help="the prompt (default: read from stdin)")
+    ask.add_argument(
+        "prompt",
+        nargs="*",
+        help="the prompt (default: read from stdin); text piped to stdin follows it after a "
+        "blank line",
+    )
 
     prov = commands.add_parser("providers", help="list providers, their flags and models")
     prov.add_argument(
@@ -63,8 +92,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def merge_session_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """-p/-m/-c/-s count wherever they stand: before the command or after `ask`. The same
+    option given twice with different values, -c with -s, or one given to a command that
+    takes none, is a usage error (exit 2), never silently dropped."""
+    for dest, flag in SESSION_OPTIONS:
+        before, after = getattr(args, dest), getattr(args, _SUB + dest, None)
+        if before and after and before != after:
+            parser.error(f"{flag} {before} before `{args.command}` and {flag} {after} after it")
+        setattr(args, dest, before or after)
+        if hasattr(args, _SUB + dest):
+            delattr(args, _SUB + dest)
+    if args.cont and args.session:
+        parser.error("-c (the latest conversation) and -s ID cannot be combined")
+    if args.command not in _TAKES_SESSION_OPTIONS:
+        given = [flag for dest, flag in SESSION_OPTIONS if getattr(args, dest)]
+        if given:
+            parser.error(
+                f"{', '.join(given)} applies to `ask` and the app, not to `{args.command}`"
+            )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    merge_session_options(parser, args)
     from .cli import run  # heavy imports start here, after --help/--version answered
 
     return run(args)

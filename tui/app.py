@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+from contextlib import suppress
 from pathlib import Path
 
+from rich.console import RenderableType
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import Worker
 
 from .chat import Core
 from .commands import ChattermCommands
@@ -15,6 +19,7 @@ from .config import Config, ConfigError, permissions_warning
 from .paths import data_dir
 from .screens.conversation import FIRST_RUN_HINT, ConversationScreen
 from .screens.help import KeysScreen
+from .signals import ReplySignals
 from .state import RecentModels
 from .store import Session, SessionError, SessionStore, default_root
 
@@ -58,6 +63,7 @@ class ChattermApp(App[None]):
         return ConversationScreen(session, hint=self._hint)
 
     def on_mount(self) -> None:
+        self._watch_signals()
         if self.config.theme and self.config.theme in self.available_themes:
             self.theme = self.config.theme
         if self.config.error:
@@ -70,6 +76,8 @@ class ChattermApp(App[None]):
             )
         if warning := permissions_warning(self.config.path):
             self.notify(warning, severity="warning", timeout=15, markup=False)
+        if self.recent.warning:
+            self.notify(self.recent.warning, severity="warning", timeout=10, markup=False)
         if self._hint:
             self._probe_local_ollama()
 
@@ -85,12 +93,12 @@ class ChattermApp(App[None]):
             provider, model = self._choice
             if provider or model:
                 session.provider = provider or session.provider
-                session.model = model or self.core.provider(session.provider).instance_default_model
+                session.model = self.core.model_for(session.provider, model)
             self.sub_title = session.title
             return session, ""
         provider, model = self._choice
         if provider:
-            model = model or self.core.provider(provider).instance_default_model
+            model = self.core.model_for(provider, model)
         else:
             provider, default_model = self.core.default_choice()
             model = model or default_model
@@ -107,7 +115,58 @@ class ChattermApp(App[None]):
             screen.query_one("#hint").display = False
 
     async def on_unmount(self) -> None:
+        if self._signals is not None:
+            self._signals.__exit__()
         await self.core.aclose()
+
+    # -- signals (see tui/signals.py) -------------------------------------------------------
+    _signals: ReplySignals | None = None
+
+    def _watch_signals(self) -> None:
+        if self.is_headless:  # the test pilot: no terminal, and signals are the runner's
+            return
+        self._signals = ReplySignals(
+            asyncio.get_running_loop(), on_hangup=self._hung_up, on_stop=self._terminated
+        ).__enter__()
+
+    def _reply_workers(self) -> list[Worker]:
+        return [w for w in self.workers if w.group == "reply" and not w.is_finished]
+
+    def _hung_up(self) -> None:
+        """The terminal is gone (its descriptors already point at /dev/null): stop drawing
+        and reading, let the reply finish and be saved, then exit."""
+        driver = self._driver
+        if driver is not None:
+            driver.write = lambda data: None  # type: ignore[method-assign]
+            driver.flush = lambda: None  # type: ignore[method-assign]
+            writer = getattr(driver, "_writer_thread", None)
+            if writer is not None and not writer.is_alive():
+                # It died on the dead terminal before SIGHUP was handled; closing the driver
+                # would wait on its queue for ever.
+                driver._writer_thread = None  # type: ignore[attr-defined]
+            driver.disable_input()
+        self._exit_after_reply(cancel=False, return_code=0)
+
+    def _terminated(self, _signum: int) -> None:
+        """SIGTERM: the reply stops (saved ``cancelled``) and the terminal is restored."""
+        self._exit_after_reply(cancel=True, return_code=143)
+
+    @work(group="signal-exit", exclusive=True, exit_on_error=False)
+    async def _exit_after_reply(self, *, cancel: bool, return_code: int) -> None:
+        for worker in self._reply_workers():
+            if cancel:
+                worker.cancel()
+            with suppress(Exception):  # cancelled or failed: the exchange saved it either way
+                await worker.wait()
+        self.exit(return_code=return_code)
+
+    def panic(self, *renderables: RenderableType) -> None:
+        # When sshd closes the terminal, Textual's input thread can fail on it (EIO) a moment
+        # before SIGHUP is handled: that is a hangup, not a crash to report.
+        if self._signals is not None and self._signals.terminal.gone():
+            self._signals.hangup_now()
+            return
+        super().panic(*renderables)
 
     # -- helpers used by screens and the palette --------------------------------------------
     @property
@@ -136,6 +195,8 @@ class ChattermApp(App[None]):
         except SessionError as err:
             self.notify(str(err), severity="error", markup=False)
             return
+        if not session.provider:  # a hand-written file may name none: the default answers
+            session.provider, session.model = self.core.default_choice()
         screen.open_session(session)
 
     # -- actions ----------------------------------------------------------------------------
@@ -184,13 +245,23 @@ class ChattermApp(App[None]):
 
 def run_app(args: argparse.Namespace, config: Config) -> int:
     """``chatterm`` with no command: open the app (``-c``, ``-s ID``, ``-p``, ``-m``)."""
+    import os
     import sys
 
+    if os.environ.get("TERM", "") == "dumb":
+        # A dumb terminal (Emacs shell, some CI logs) cannot move the cursor: Textual would
+        # fill it with escape sequences. Say so before anything is drawn.
+        print(
+            "chatterm: this terminal (TERM=dumb) cannot show the app; "
+            'use `chatterm ask "your question"` instead',
+            file=sys.stderr,
+        )
+        return 2
     store = SessionStore(default_root())
     session = None
     try:
         if args.session or args.cont:
-            session_id = args.session or store.latest()
+            session_id = store.resolve(args.session) if args.session else store.latest()
             if session_id is None:
                 print("chatterm: no saved conversation to continue yet", file=sys.stderr)
             else:
@@ -201,5 +272,13 @@ def run_app(args: argparse.Namespace, config: Config) -> int:
         print(f"chatterm: {err}", file=sys.stderr)
         return 2
     app = ChattermApp(config, store, session=session, provider=args.provider, model=args.model)
+    if problem := store.check():  # e.g. root's after `sudo chatterm`: open, and say so
+        app.notify(
+            problem,
+            title="Conversations cannot be saved",
+            severity="error",
+            timeout=30,
+            markup=False,
+        )
     app.run()
     return app.return_code or 0  # 1 after a crash, so a script or a test can tell

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from . import providers as registry
 from .config import Config, ConfigError
 from .providers.errors import EmptyReply, ProviderError, RateLimited, UnknownModel
 from .sanitize import StreamCleaner, one_line
-from .store import Message, Session, SessionStore
+from .store import Message, Session, SessionError, SessionStore
 
 if TYPE_CHECKING:  # the providers' base imports httpx, which start-up can do without
     from .providers.base import Provider
@@ -70,8 +71,20 @@ class Core:
     def default_choice(self) -> tuple[str, str]:
         """(provider, model) from the config, without any network probe."""
         name = self.config.default_provider or self._first_usable_offline()
-        model = self.config.default_model if name == self.config.default_provider else None
-        return name, model or self.provider(name).instance_default_model
+        return name, self.model_for(name)
+
+    def model_for(self, name: str, chosen: str | None = None) -> str:
+        """The model provider *name* answers with, the one rule for the CLI and the app:
+        *chosen* (-m), else its own ``[providers.NAME] default_model``, else the top-level
+        ``default_model`` when it is the default provider, else its built-in default."""
+        if chosen:
+            return chosen
+        own = self.config.providers.get(name)
+        if own is not None and own.default_model:
+            return own.default_model
+        if name == self.config.default_provider and self.config.default_model:
+            return self.config.default_model
+        return self.provider(name).instance_default_model
 
     def _first_usable_offline(self) -> str:
         if self.provider("openai").configured:
@@ -138,6 +151,7 @@ class Exchange:
         model: str,
         clean: bool = True,
         on_notice: Callable[[str], None] | None = None,
+        on_save_problem: Callable[[str], None] | None = None,
     ) -> None:
         self.core = core
         self.session = session
@@ -151,39 +165,86 @@ class Exchange:
         self.started_at = 0.0
         self._parts: list[str] = []
         self._last_save = 0.0
+        # Called with a warning when a save fails (the reply goes on in memory) and with ""
+        # once saving works again.
+        self.on_save_problem = on_save_problem or (lambda _text: None)
+        self.save_problem = ""  # why the last save failed; "" when the file is up to date
+        self.failures: list[str] = []  # one line per fallback provider that failed first
 
     async def chunks(self) -> AsyncIterator[str]:
+        # The session's streaming lock, held to the very end: a reply left `streaming` with
+        # the lock free was cut by SIGKILL or power loss, and load() shows it interrupted.
+        with self.core.store.streaming(self.session):
+            async with aclosing(self._chunks()) as chunks:
+                async for text in chunks:
+                    yield text
+
+    async def _chunks(self) -> AsyncIterator[str]:
         store = self.core.store
         self.started_at = time.monotonic()
         if self.prompt is not None:
-            store.append(self.session, Message(role="user", content=self.prompt))
+            message = Message(role="user", content=self.prompt)
+            # A full disk must not lose the prompt or stop the reply: append() puts the
+            # message in the session first, so the next save that works writes it too.
+            self._try(lambda: store.append(self.session, message))
         history = self.session.history()
         self.reply.status = "streaming"
-        store.append(self.session, self.reply)
+        self._try(lambda: store.append(self.session, self.reply))
         self._last_save = time.monotonic()
         try:
             async for text in self._stream_with_fallback(history):
                 self._parts.append(text)
                 yield text
                 if time.monotonic() - self._last_save >= SAVE_INTERVAL:
-                    self._save("streaming")
+                    self._try(lambda: self._save("streaming"))
         except ProviderError as err:
-            self._save("error", str(err))
+            error = self.error_text(str(err))
+            self._try(lambda: self._save("error", error))
             raise
         except (asyncio.CancelledError, KeyboardInterrupt, GeneratorExit):
-            self._save("cancelled")
+            self._try(lambda: self._save("cancelled", self.error_text()))
             raise
         except Exception as err:  # a bug still leaves the partial reply saved, marked
-            self._save("error", one_line(f"unexpected {type(err).__name__}: {err}", 300))
+            bug = one_line(f"unexpected {type(err).__name__}: {err}", 300)
+            self._try(lambda: self._save("error", self.error_text(bug)))
             raise
-        self._save("complete")
+        self._save_at_end()
+
+    def error_text(self, final: str = "") -> str:
+        """Every provider's one-line error, in the order tried: one per line."""
+        return "\n".join([*self.failures, *([final] if final else [])])
 
     def _save(self, status: str, error: str = "") -> None:
         self.reply.content = "".join(self._parts)
         self.reply.status = status
         self.reply.error = error
+        self._last_save = time.monotonic()  # a failed save is retried a second later
         self.core.store.update_message(self.session, self.reply)
-        self._last_save = time.monotonic()
+
+    def _try(self, save: Callable[[], None]) -> bool:
+        """Run *save*; a failure (a full disk) is reported once and the reply goes on in
+        memory, to be saved by the next attempt that works."""
+        try:
+            save()
+        except (OSError, SessionError) as err:
+            if not self.save_problem:
+                self.on_save_problem(
+                    f"could not save the reply ({one_line(str(err), 200)}); it goes on in "
+                    "memory and saving is retried every second"
+                )
+            self.save_problem = one_line(str(err), 300)
+            return False
+        if self.save_problem:
+            self.save_problem = ""
+            self.on_save_problem("")
+        return True
+
+    def _save_at_end(self) -> None:
+        if not self._try(lambda: self._save("complete", self.error_text())):
+            raise SessionError(
+                f"the reply was not saved ({self.save_problem}); it is still shown, so it "
+                "can be copied"
+            )
 
     def _candidates(self) -> list[tuple[str, str]]:
         chosen = [(self.provider, self.model)]
@@ -203,6 +264,7 @@ class Exchange:
                 last = position == len(candidates) - 1
                 if self._parts or last:
                     raise
+                self.failures.append(one_line(str(err), 300))
                 self.on_notice(f"{err} — trying {candidates[position + 1][0]}")
 
     async def _stream_one(

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import signal
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import TextIO
 
@@ -13,6 +16,7 @@ from .config import Config, ConfigError, load, load_or_defaults, permissions_war
 from .sanitize import clean, mask_url, one_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM ended
 
 
 def _err(message: str) -> None:
@@ -57,7 +61,16 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
     if args.raw and sys.stdout.isatty():
         _err("--raw writes control characters as received, so only to a file or a pipe")
         return EXIT_USAGE
-    prompt = " ".join(args.prompt) if args.prompt else _read_stdin()
+    if args.prompt:
+        # `cat notes.md | chatterm ask "summarise:"`: the prompt, a blank line, the text
+        # (as `llm` does). Only a pipe or a file is read, so a test runner's or a cron job's
+        # /dev/null (or a terminal) adds nothing and never blocks.
+        prompt = " ".join(args.prompt)
+        piped = _read_stdin() if _stdin_is_data() else ""
+        if piped.strip():
+            prompt = f"{prompt}\n\n{piped}"
+    else:
+        prompt = _read_stdin()
     if not prompt.strip():
         _err("nothing to ask: give a prompt as arguments or on stdin")
         return EXIT_USAGE
@@ -66,6 +79,18 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
     except KeyboardInterrupt:
         _err("cancelled; the partial reply was saved")
         return EXIT_INTERRUPTED
+
+
+def _stdin_is_data() -> bool:
+    """Is stdin a pipe or a regular file (not a terminal, /dev/null or nothing)?"""
+    import os
+    import stat
+
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, ValueError, OSError):  # closed, or replaced (pytest's capture)
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
 
 
 def _read_stdin() -> str:
@@ -97,14 +122,47 @@ async def _ask_async(args: argparse.Namespace, config: Config, prompt: str) -> i
             model=model,
             clean=not args.raw,
             on_notice=lambda text: _err(text),
+            on_save_problem=lambda text: _err(f"warning: {text}" if text else "saved again"),
         )
-        out = sys.stdout
-        wrote_newline = True
+        return await _stream_reply(exchange)
+    finally:
+        await core.aclose()
+
+
+async def _stream_reply(exchange) -> int:  # exchange: chat.Exchange
+    """Stream to stdout. SIGINT and SIGTERM stop the reply (saved ``cancelled``; exit 130
+    or 143); SIGHUP lets it finish, saved ``complete``, with nothing more on the terminal
+    (see tui/signals.py)."""
+    from .providers.errors import ProviderError
+    from .signals import ReplySignals
+    from .store import SessionError
+
+    task = asyncio.current_task()
+    stopped: list[int] = []
+
+    def stop(signum: int) -> None:
+        if task is not None and not stopped:
+            stopped.append(signum)
+            task.cancel()
+
+    out = sys.stdout
+    wrote_newline = True
+    loop = asyncio.get_running_loop()
+    with ReplySignals(loop, on_hangup=lambda: None, on_stop=stop, interrupt=True) as signals:
         try:
             async for text in exchange.chunks():
-                out.write(text)
-                out.flush()
+                _write(out, text, signals)
                 wrote_newline = text.endswith("\n")
+        except asyncio.CancelledError:
+            if not stopped or task is None:
+                raise
+            task.uncancel()  # ours: the reply is stopped and saved, the command ends
+            _finish_line(out, wrote_newline)
+            if stopped[0] == signal.SIGINT:
+                _err("cancelled; the partial reply was saved")
+                return EXIT_INTERRUPTED
+            _err("stopped by SIGTERM; the partial reply was saved as cancelled")
+            return EXIT_TERMINATED
         except ProviderError as err:
             _finish_line(out, wrote_newline)
             _err(str(err))
@@ -124,8 +182,19 @@ async def _ask_async(args: argparse.Namespace, config: Config, prompt: str) -> i
             return EXIT_FAILED
         _finish_line(out, wrote_newline)
         return EXIT_OK
-    finally:
-        await core.aclose()
+
+
+def _write(out: TextIO, text: str, signals) -> None:  # signals: signals.ReplySignals
+    try:
+        out.write(text)
+        out.flush()
+    except OSError as err:
+        if err.errno != errno.EIO or not signals.terminal.ttys:
+            raise
+        # The terminal went away before its SIGHUP was handled: the same, a little early.
+        signals.hangup_now()
+        with suppress(OSError):
+            out.flush()  # what was buffered drains into /dev/null
 
 
 def _finish_line(out: TextIO, wrote_newline: bool) -> None:
@@ -136,20 +205,22 @@ def _finish_line(out: TextIO, wrote_newline: bool) -> None:
 
 async def _choose_session(core, args: argparse.Namespace):  # -> (Session, provider, model)
     store = core.store
-    session_id = args.session or (store.latest() if args.cont else None)
+    session_id = store.resolve(args.session) if args.session else None  # a unique prefix
+    session_id = session_id or (store.latest() if args.cont else None)
     if args.cont and session_id is None:
         raise ConfigError("no saved conversation to continue; start one without -c")
     if session_id:
         session = store.load(session_id)
+        # A hand-written file may name no provider or model: the defaults answer it.
+        session.provider = session.provider or core.default_choice()[0]
+        session.model = session.model or core.model_for(session.provider)
         provider = args.provider or session.provider
         same = provider == session.provider
-        model = args.model or (
-            session.model if same else core.provider(provider).instance_default_model
-        )
+        model = args.model or (session.model if same else core.model_for(provider))
     else:
         provider, model = await core.probe_default() if not args.provider else (args.provider, "")
         core.check_choice(provider, "")
-        model = args.model or model or core.provider(provider).instance_default_model
+        model = core.model_for(provider, args.model or model)
         system = (
             args.system if getattr(args, "system", None) is not None else core.config.system_prompt
         )
@@ -214,11 +285,12 @@ def _sessions(args: argparse.Namespace, config: Config) -> int:
     try:
         if args.action == "list":
             return _list_sessions(store)
+        session_id = store.resolve(args.id)  # any unique start of an id
         if args.action == "rm":
-            where = store.delete(args.id)
-            print(f"moved {args.id} to {where}")
+            where = store.delete(session_id)
+            print(f"moved {session_id} to {where}")
             return EXIT_OK
-        session = store.load(args.id)
+        session = store.load(session_id)
     except SessionError as err:
         _err(str(err))
         return EXIT_USAGE

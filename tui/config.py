@@ -5,6 +5,7 @@ Unknown keys are kept, so a newer chatterm's settings survive an older one's sav
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import tomllib
@@ -20,6 +21,8 @@ HEADER = "# Written by chatterm. Edit freely: a hand-edited file is kept as conf
 DEFAULT_TIMEOUT = 60.0
 BUILTIN = ("echo", "openai", "ollama", "raycast", "voigpt")
 _PROVIDER_KEYS = {"kind", "base_url", "api_key", "api_key_env", "proxy", "models", "default_model"}
+TOKEN_OPTIONS = ("access_token",)  # secrets among a kind's extra keys (VoiGpt's CSRF token)
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
 class ConfigError(Exception):
@@ -70,8 +73,13 @@ class Config:
     def settings_for(self, name: str) -> ProviderSettings:
         """Resolve one provider's settings; environment variables for keys beat the file."""
         pc = self.provider_config(name)
-        env_name = pc.api_key_env or (_kind_env(pc.kind) if name == pc.kind else None)
-        api_key = (os.environ.get(env_name) if env_name else None) or pc.api_key
+        env_name = _env_name(name, pc)
+        # Surrounding whitespace is a CRLF .env or a paste, never part of a key. A key that
+        # cannot travel in a header is dropped: load() has already refused it, naming the
+        # setting, and a raw one would be quoted back by h11 ("Illegal header value").
+        api_key = usable_secret(os.environ.get(env_name) if env_name else None) or (
+            usable_secret(pc.api_key)
+        )
         return ProviderSettings(
             name=name,
             kind=pc.kind,
@@ -84,6 +92,25 @@ class Config:
             default_model=pc.default_model,
             options=dict(pc.options),
         )
+
+
+def _env_name(name: str, pc: ProviderConfig) -> str | None:
+    return pc.api_key_env or (_kind_env(pc.kind) if name == pc.kind else None)
+
+
+def secret_problem(value: str) -> str | None:
+    """Why *value* (already stripped) cannot be sent in an HTTP header; never quotes it."""
+    if not value.isascii():
+        return "holds a non-ASCII character"
+    if not value.isprintable():
+        return "holds a control character"
+    return None
+
+
+def usable_secret(value: str | None) -> str | None:
+    """*value* without surrounding whitespace, or None when empty or unusable."""
+    value = (value or "").strip()
+    return value if value and secret_problem(value) is None else None
 
 
 def _kind_env(kind: str) -> str | None:
@@ -111,7 +138,20 @@ def load(path: Path | None = None) -> Config:
         document = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
-    return _parse(path, document)
+    config = _parse(path, document)
+    _check_env_keys(config)
+    return config
+
+
+def _check_env_keys(config: Config) -> None:
+    """A key variable that cannot be sent is an error naming the variable, never its value."""
+    for name in config.provider_names():
+        env_name = _env_name(name, config.provider_config(name))
+        value = (os.environ.get(env_name) or "").strip() if env_name else ""
+        if value and (problem := secret_problem(value)):
+            raise ConfigError(
+                f"${env_name} {problem} (its value is not shown): set it again, as it was issued"
+            )
 
 
 def load_or_defaults(path: Path | None = None) -> Config:
@@ -164,14 +204,28 @@ def _parse_provider(path: Path, name: str, table: dict[str, Any]) -> ProviderCon
     return ProviderConfig(
         name=name,
         kind=kind,
-        base_url=get.str("base_url"),
-        api_key=get.str("api_key"),
+        base_url=get.url("base_url", _HTTP_SCHEMES),
+        api_key=get.secret("api_key"),
         api_key_env=get.str("api_key_env"),
-        proxy=get.str("proxy"),
+        proxy=get.url("proxy", _PROXY_SCHEMES),
         models=tuple(get.str_list("models")),
         default_model=get.str("default_model"),
-        options={k: v for k, v in table.items() if k not in _PROVIDER_KEYS},
+        options=_options(get, table),
     )
+
+
+_HTTP_SCHEMES = ("http", "https")
+
+
+def _options(get: _Getter, table: dict[str, Any]) -> dict[str, Any]:
+    """A kind's extra keys, as written; the tokens among them checked like keys."""
+    options = {k: v for k, v in table.items() if k not in _PROVIDER_KEYS}
+    for key in TOKEN_OPTIONS:
+        if key in options:
+            options[key] = get.secret(key)
+            if options[key] is None:
+                del options[key]
+    return options
 
 
 class _Getter:
@@ -191,10 +245,45 @@ class _Getter:
             raise self._fail(key, "printable text (it holds control characters)")
         return value or None
 
+    def secret(self, key: str) -> str | None:
+        """A key or token: surrounding whitespace dropped; one that cannot be sent in a
+        header is refused, and the message never quotes it."""
+        value = self.table.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self._fail(key, "a string")
+        value = (value or "").strip()
+        if value and (problem := secret_problem(value)):
+            raise ConfigError(
+                f"{self.path}: {self.prefix}{key} {problem} (its value is not shown): "
+                "write it again, as it was issued"
+            )
+        return value or None
+
+    def url(self, key: str, schemes: tuple[str, ...]) -> str | None:
+        """A URL that may hold a user name and password: checked here, at load, so that
+        neither httpx's parse errors ("Invalid port: 'pa'") nor a wrong host taken from
+        half a password ever quote them."""
+        value = self.table.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self._fail(key, "a string")
+        value = (value or "").strip()
+        if not value:
+            return None
+        if _has_controls(value):
+            raise self._fail(key, "printable text (it holds control characters)")
+        if problem := url_problem(value, schemes):
+            raise ConfigError(f"{self.path}: {self.prefix}{key} {problem}")
+        return value
+
     def number(self, key: str, default: float) -> float:
         value = self.table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise self._fail(key, "a positive number of seconds")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)  # nan slips past `<= 0`; inf never times out
+            or value <= 0
+        ):
+            raise self._fail(key, "a positive, finite number of seconds")
         return float(value)
 
     def str_list(self, key: str) -> list[str]:
@@ -204,6 +293,30 @@ class _Getter:
         if any(_has_controls(v) for v in value):
             raise self._fail(key, "a list of printable strings")
         return list(value)
+
+
+def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
+    """What is wrong with *url*, in words that quote neither its user name nor password."""
+    scheme, sep, rest = url.partition("://")
+    wanted = " or ".join(f"{s}://" for s in schemes)
+    if not sep or scheme.lower() not in schemes:
+        return f"must start with {wanted} (its text is not shown: it may hold a password)"
+    # The authority, as any URL parser reads it, ends at the first '/', '?' or '#'.
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    ats = [i for i, c in enumerate(rest) if c == "@"]
+    if len(ats) > 1 or (ats and ats[0] > end):
+        return (
+            "holds '@' more than once or after a '/', '?' or '#': a user name or password "
+            "holding @ / ? # must be percent-encoded (%40 %2F %3F %23)"
+        )
+    host = rest[:end].rpartition("@")[2]
+    port = host.rpartition("]")[2].rpartition(":")[2] if ":" in host.rpartition("]")[2] else ""
+    if not host or (port and (not port.isdigit() or int(port) > 65535)):
+        return (
+            "has no usable host and port: a user name or password holding @ / ? # must be "
+            "percent-encoded (%40 %2F %3F %23)"
+        )
+    return None
 
 
 def _has_controls(text: str, multiline: bool = False) -> bool:
@@ -276,12 +389,32 @@ def save(config: Config) -> None:
 
 
 def permissions_warning(path: Path) -> str | None:
-    """A warning when a config holding keys can be read by others."""
+    """A warning when a config holding secrets (keys, tokens, passwords in URLs) can be
+    read by others."""
     try:
         mode = path.stat().st_mode
-        text = path.read_text("utf-8")
+        text = path.read_text("utf-8") if mode & (stat.S_IRWXG | stat.S_IRWXO) else ""
     except (OSError, UnicodeDecodeError):
         return None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO) and "api_key" in text.replace("api_key_env", ""):
-        return f"{path} holds API keys and others can read it: run  chmod 600 {path}"
+    if text and _holds_secrets(text):
+        return f"{path} holds API keys or passwords and others can read it: run  chmod 600 {path}"
     return None
+
+
+def _holds_secrets(text: str) -> bool:
+    try:
+        tables = tomllib.loads(text).get("providers", {})
+    except tomllib.TOMLDecodeError:  # unreadable as TOML: judge by the words in it
+        return any(w in text.replace("api_key_env", "") for w in ("api_key", *TOKEN_OPTIONS))
+    if not isinstance(tables, dict):
+        return False
+    for table in tables.values():
+        if not isinstance(table, dict):
+            continue
+        if any(table.get(k) for k in ("api_key", *TOKEN_OPTIONS)):
+            return True
+        for key in ("proxy", "base_url"):
+            value = table.get(key)
+            if isinstance(value, str) and ":" in value.partition("://")[2].rpartition("@")[0]:
+                return True  # user:password@host
+    return False

@@ -17,12 +17,20 @@ class RecentModels:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.warning = ""  # one line for the user when the file could not be used
         self.items: list[str] = self._read()
 
     def _read(self) -> list[str]:
         try:
-            data = json.loads(self.path.read_text("utf-8"))
+            text = self.path.read_text("utf-8")
         except (OSError, ValueError):
+            return []  # no file yet (or unreadable): nothing remembered, nothing to say
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            # Deep nesting makes json raise RecursionError, not ValueError: either way the
+            # list of recent models is only a convenience, so start without it.
+            self.warning = f"{self.path} is not valid JSON and was ignored (recent models)."
             return []
         recent = data.get("recent_models", []) if isinstance(data, dict) else []
         return [r for r in recent if isinstance(r, str) and "/" in r][:MAX_RECENT]

@@ -8,6 +8,11 @@ message id instead of overwriting. A file that does not parse is moved to ``corr
 never deleted; a file from a newer schema is left alone. A save killed half-way leaves
 only its temp file, which ``list`` removes once no live writer holds that session's lock.
 
+Files written by hand are read for what they mean (see ``_parse_document``): only text that
+is not TOML, or a value of an unusable type, is corrupt. A process streaming a reply holds
+the session's streaming lock (``streaming``); a reply found ``streaming`` with that lock
+free was cut by SIGKILL or power loss and loads as an ``error`` saying so.
+
 Round trip: the file holds every string exactly (control characters as TOML escapes; a
 lone surrogate, which UTF-8 cannot hold, becomes "?"); reading it back removes terminal
 control characters and turns CRLF into LF (``clean``), since the text goes to a screen.
@@ -22,12 +27,14 @@ as before.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import re
 import secrets
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -48,7 +55,8 @@ except ImportError:  # pragma: no cover - Windows has no flock: one process at a
 
 SCHEMA = 1
 STATUSES = ("complete", "cancelled", "error", "streaming")
-ROLES = ("user", "assistant", "system")
+ROLES = ("user", "assistant", "system")  # what a provider takes; other roles are kept, unsent
+INTERRUPTED = "interrupted: chatterm ended while this reply was streaming"
 TITLE_LIMIT = 60
 INDEX_NAME = ".index.json"
 
@@ -121,6 +129,8 @@ class Session:
         """The conversation as a provider wants it: system prompt first, then messages."""
         out = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
         for m in self.messages:
+            if m.role not in ROLES:
+                continue  # e.g. "tool" in a hand-written file: shown, never sent
             if not m.content and (m.role == "assistant" or m.status == "error"):
                 continue  # a reply that never got a word out tells the model nothing
             out.append({"role": m.role, "content": m.content})
@@ -149,6 +159,10 @@ class SessionNotFound(SessionError):
 
 class SessionCorrupt(SessionError):
     """The file did not parse and was moved aside; the message says where."""
+
+
+class SessionAmbiguous(SessionNotFound):
+    """An id prefix that more than one conversation starts with; the message lists them."""
 
 
 class SessionUnsupported(SessionError):
@@ -338,7 +352,8 @@ def _dump(session: Session) -> bytes:
 def _write_atomic(path: Path, data: bytes) -> None:
     """Temp file beside *path*, fsync, rename over it, fsync the folder. Mode 0600."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(tmp, flags, 0o600)
     try:
         with open(fd, "wb") as f:
             f.write(data)
@@ -409,18 +424,25 @@ def _read(path: Path) -> tuple[bytes, Signature]:
         return f.read(), _signature_of(os.fstat(f.fileno()))
 
 
-def _parse_document(raw: bytes, session_id: str) -> Session:
-    """Raises _Newer for a later schema, _Invalid for anything else unusable."""
+def _parse_document(raw: bytes, session_id: str, mtime: datetime) -> Session:
+    """Raises _Newer for a later schema, _Invalid for anything else unusable.
+
+    Reads what a person writes by hand: no ``schema`` means 1; a missing id is made up
+    (the same one every time the file is read); a missing time comes from the messages
+    around it, else from the file's mtime.
+    """
     doc = _decode(raw)
-    schema = doc.get("schema")
+    if "schema" not in doc and "messages" not in doc:  # e.g. empty: a save cut at its start
+        raise _Invalid("not a conversation: no schema and no [[messages]]")
+    schema = doc.get("schema", SCHEMA)
     if type(schema) is not int:
-        raise _Invalid("schema: missing or not a whole number")
+        raise _Invalid("schema: not a whole number")
     if schema > SCHEMA:
         raise _Newer(schema)
     if schema < 1:
         raise _Invalid(f"schema: unknown version {schema}")
     try:
-        return _build(doc, session_id)
+        return _build(doc, session_id, mtime)
     except OverflowError as err:  # e.g. year 1 at +01:00 has no UTC equivalent
         raise _Invalid(f"a date is out of range: {err}") from None
 
@@ -439,25 +461,36 @@ def _decode(raw: bytes) -> dict[str, Any]:
         raise _Invalid(f"not valid TOML: {reason}") from None
 
 
-def _build(doc: dict[str, Any], session_id: str) -> Session:
-    _text(doc, "id", "")  # checked, but the file name is what identifies a session
+def _build(doc: dict[str, Any], session_id: str, mtime: datetime) -> Session:
+    _text(doc, "id", "", default="")  # checked, but the file name is what identifies a session
+    created, updated = _when(doc, "created", ""), _when(doc, "updated", "")
+    messages = _parse_messages(doc.get("messages", []), created or updated or mtime)
+    created = created or (messages[0].created if messages else None) or updated or mtime
+    updated = updated or max([created, *(m.created for m in messages)])
     return Session(
         id=session_id,
         title=_text(doc, "title", "", default=""),
-        created=_when(doc, "created", ""),
-        updated=_when(doc, "updated", ""),
-        provider=_text(doc, "provider", ""),
-        model=_text(doc, "model", ""),
+        created=created,
+        updated=updated,
+        provider=_text(doc, "provider", "", default=""),
+        model=_text(doc, "model", "", default=""),
         system_prompt=_text(doc, "system_prompt", "", default=""),
-        messages=_parse_messages(doc.get("messages", [])),
+        messages=messages,
         extra=_extra(doc, _TOP_KEYS),
     )
 
 
-def _parse_messages(items: Any) -> list[Message]:
+def _parse_messages(items: Any, start: datetime) -> list[Message]:
     if not isinstance(items, list) or not all(isinstance(t, dict) for t in items):
         raise _Invalid("messages: expected [[messages]] tables")
-    messages = [_parse_message(table, f"messages[{i}].") for i, table in enumerate(items)]
+    messages = [_parse_message(table, i) for i, table in enumerate(items)]
+    # A message without a time gets the one before it (or, at the start, the first one
+    # given, else the conversation's): the order on screen stays the order in the file.
+    known = next((m.created for m in messages if m.created is not None), start)
+    for m in messages:
+        if m.created is None:
+            m.created = known
+        known = m.created
     seen: set[str] = set()
     for m in messages:  # a copied block in a hand edit: keep both, apart
         if m.id in seen:
@@ -466,27 +499,30 @@ def _parse_messages(items: Any) -> list[Message]:
     return messages
 
 
-def _parse_message(table: dict, where: str) -> Message:
+def _parse_message(table: dict, index: int) -> Message:
+    where = f"messages[{index}]."
+    # Any role is kept and shown as it is ("tool", ...); history() sends only ROLES.
     role = _text(table, "role", where)
-    if role not in ROLES:
-        raise _Invalid(f"{where}role: unknown role {role!r}")
-    status = _text(table, "status", where, default="")
-    if status and status not in STATUSES:
-        raise _Invalid(f"{where}status: unknown status {status!r}")
-    message_id = _text(table, "id", where)
-    if not message_id:
-        raise _Invalid(f"{where}id: empty")
+    if not role:
+        raise _Invalid(f"{where}role: empty")
+    content = _text(table, "content", where, default="")
     return Message(
         role=role,
-        content=_text(table, "content", where),
-        created=_when(table, "created", where),
-        id=message_id,
+        content=content,
+        created=_when(table, "created", where),  # type: ignore[arg-type]  # None: filled in
+        id=_text(table, "id", where, default="") or _made_up_id(index, role, content),
         provider=_text(table, "provider", where, default=""),
         model=_text(table, "model", where, default=""),
-        status=status,
+        status=_text(table, "status", where, default=""),
         error=_text(table, "error", where, default=""),
         extra=_extra(table, _MESSAGE_KEYS),
     )
+
+
+def _made_up_id(index: int, role: str, content: str) -> str:
+    """For a hand-written message without one: the same on every read of the file."""
+    digest = hashlib.blake2b(f"{index}\0{role}\0{content}".encode(errors="replace"), digest_size=6)
+    return f"m-{digest.hexdigest()}"
 
 
 def _text(table: dict, key: str, where: str, default: str | None = None) -> str:
@@ -498,10 +534,17 @@ def _text(table: dict, key: str, where: str, default: str | None = None) -> str:
     return clean(value)
 
 
-def _when(table: dict, key: str, where: str) -> datetime:
+def _when(table: dict, key: str, where: str) -> datetime | None:
+    """A TOML date or date-time as aware UTC; None when missing.
+
+    A date alone is midnight UTC; a local date-time (no offset) is taken to be UTC, which
+    is what chatterm writes.
+    """
     value = table.get(key)
     if value is None:
-        raise _Invalid(f"{where}{key}: missing")
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time(), UTC)
     if not isinstance(value, datetime):
         raise _Invalid(f"{where}{key}: expected a date and time")
     return _utc(value)
@@ -665,6 +708,8 @@ class SessionStore:
         self.root = Path(root)
         self.problems: list[str] = []
         self.parse_count = 0  # files parsed so far: how tests prove the warm paths parse none
+        # Sessions this process streams into: re-lock if a first save gives one a new id.
+        self._streams: dict[int, Callable[[], None]] = {}
 
     def path(self, session_id: str) -> Path:
         if not isinstance(session_id, str) or not _ID.fullmatch(session_id):
@@ -686,19 +731,103 @@ class SessionStore:
         except FileNotFoundError:
             raise SessionNotFound(f"no saved conversation {session_id} ({path})") from None
         except OSError as err:
+            if not os.path.isdir(self.root) or not os.access(self.root, os.R_OK | os.X_OK):
+                # the folder, not the file (a file in its place, a loop, root's after sudo)
+                raise SessionError(folder_problem(self.root, err)) from err
             raise SessionError(f"could not read {path}: {_reason(err)}") from err
         try:
-            session = self._parse(raw, session_id)
+            session = self._parse(raw, session_id, signature)
         except _Newer as err:
             raise SessionUnsupported(_newer_line(path, err)) from None
         except _Invalid as err:
             raise SessionCorrupt(self._set_aside(path, signature, err)[1]) from None
         session._sync = _SyncState.of(session, signature)
+        if any(m.status == "streaming" for m in session.messages):
+            self._mark_interrupted(session, path, signature)
         return session
 
-    def _parse(self, raw: bytes, session_id: str) -> Session:
+    def _parse(self, raw: bytes, session_id: str, signature: Signature) -> Session:
         self.parse_count += 1
-        return _parse_document(raw, session_id)
+        mtime = datetime.fromtimestamp(signature[0] / 1e9, UTC).replace(microsecond=0)
+        return _parse_document(raw, session_id, mtime)
+
+    def _mark_interrupted(self, session: Session, path: Path, signature: Signature) -> None:
+        """A reply still ``streaming`` whose writer no longer holds the session's streaming
+        lock was cut by SIGKILL or power loss: show it, and save it next time, as an error.
+
+        Only in memory (the base stays what is on disk, so the next write saves it). When
+        the lock is held, or the file changed since it was read, nothing is marked.
+        """
+        if fcntl is None:  # no flock: no way to tell a live writer from a dead one
+            return
+        try:
+            fd = os.open(self._stream_lock(session.id), os.O_RDONLY)
+        except FileNotFoundError:
+            fd = None  # nobody ever streamed here with this chatterm: nobody is now
+        except OSError:
+            return
+        try:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if _signature(path) != signature:
+                return  # the writer finished (or wrote) after we read: our copy is stale
+            for m in session.messages:
+                if m.status == "streaming":
+                    m.status, m.error = "error", m.error or INTERRUPTED
+        except OSError:  # BlockingIOError: a live process is streaming this reply
+            return
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def _stream_lock(self, session_id: str) -> Path:
+        return self.root / ".locks" / f"{session_id}.streaming.lock"
+
+    @contextmanager
+    def streaming(self, session: Session) -> Iterator[None]:
+        """Held (shared) by a process for as long as it streams a reply into *session*, so
+        ``load`` elsewhere can tell a reply in progress from one whose process died."""
+        if fcntl is None:
+            yield
+            return
+        fds: list[int] = []
+
+        def take(session_id: str) -> None:
+            self._locks_folder()
+            fd = os.open(self._stream_lock(session_id), os.O_RDWR | os.O_CREAT, 0o600)
+            fds.append(fd)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+
+        try:
+            with suppress(OSError):  # the first save will say what is wrong with the folder
+                take(session.id)
+            self._streams[id(session)] = lambda: take(session.id)
+            yield
+        finally:
+            self._streams.pop(id(session), None)
+            for fd in fds:
+                os.close(fd)  # closing releases the lock
+
+    def resolve(self, prefix: str) -> str:
+        """The id of the one saved conversation whose id is, or starts with, *prefix*."""
+        self.path(prefix)  # refuses what could never be an id (a path, an empty string)
+        if self.path(prefix).exists():
+            return prefix
+        matches = sorted(
+            name[: -len(".toml")]
+            for entry in self._session_entries()
+            if (name := entry.name).startswith(prefix)
+        )
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise SessionNotFound(f"no saved conversation {prefix} ({self.path(prefix)})")
+        shown = ", ".join(matches[:10]) + (
+            f" and {len(matches) - 10} more" if len(matches) > 10 else ""
+        )
+        raise SessionAmbiguous(
+            f"{prefix} matches {len(matches)} conversations: {shown}; give more of the id"
+        )
 
     def _set_aside(
         self, path: Path, signature: Signature, err: _Invalid, *, locked: bool = False
@@ -758,6 +887,9 @@ class SessionStore:
             # Made by new() and never saved, yet its id is taken (two sessions in one second
             # with the same random tail): better a new id than two conversations merged.
             session.id = new_session_id()
+            if (relock := self._streams.get(id(session))) is not None:
+                with suppress(OSError):
+                    relock()
 
     def _write(self, session: Session, path: Path, targets: set[str]) -> None:
         """Under the lock: merge if somebody else wrote since we last looked, then write."""
@@ -778,7 +910,7 @@ class SessionStore:
         except FileNotFoundError:  # removed by a writer that does not lock: write ours
             return None
         try:
-            return self._parse(raw, session_id)
+            return self._parse(raw, session_id, signature)
         except _Newer as err:
             raise SessionUnsupported(_newer_line(path, err)) from None
         except _Invalid as err:
@@ -809,9 +941,7 @@ class SessionStore:
         if already:  # flock on a second descriptor would wait for ourselves
             yield
             return
-        folder = self.root / ".locks"
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        folder.mkdir(mode=0o700, exist_ok=True)
+        folder = self._locks_folder()
         fd = os.open(folder / f"{session_id}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             if fcntl is not None:  # not waiting: BlockingIOError (an OSError) when held
@@ -819,6 +949,25 @@ class SessionStore:
             yield
         finally:
             os.close(fd)  # closing releases the lock
+
+    def _locks_folder(self) -> Path:
+        folder = self.root / ".locks"
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        return folder
+
+    def check(self) -> str | None:
+        """Why the sessions folder cannot be used, in one line; None when it can (or is
+        simply not there yet: the first save makes it)."""
+        try:
+            os.scandir(self.root).close()
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            return folder_problem(self.root, err)
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            return folder_problem(self.root, PermissionError(errno.EACCES, "not writable"))
+        return None
 
     # -- listing --------------------------------------------------------------------------
     def list(self) -> list[SessionSummary]:
@@ -878,7 +1027,7 @@ class SessionStore:
             problems.append(f"{path.name}: could not be read ({_reason(err)}); skipped")
             return None
         try:
-            session = self._parse(raw, session_id)
+            session = self._parse(raw, session_id, signature)
         except _Newer as err:
             problems.append(_newer_problem(path.name, err.schema))
             mtime_ns, size, ino = signature
@@ -899,6 +1048,8 @@ class SessionStore:
                         strays.append(entry.name)
         except FileNotFoundError:  # nothing saved yet
             return
+        except OSError as err:  # not a folder, not ours (after `sudo chatterm`), a loop
+            raise SessionError(folder_problem(self.root, err)) from None
 
     def _read_index(self) -> dict[str, Any]:
         try:
@@ -927,6 +1078,16 @@ class SessionStore:
         return hits
 
 
+def folder_problem(root: Path, err: OSError) -> str:
+    """One line naming the sessions folder, what is wrong with it, and what to do."""
+    reason = _reason(err)
+    if isinstance(err, PermissionError):
+        fix = f"give it back to your user (sudo chown -R $USER {root}) or set CHATTERM_DATA_DIR"
+    else:
+        fix = f"move aside whatever is at {root} (or above it) or set CHATTERM_DATA_DIR"
+    return f"cannot read the sessions folder {root}: {reason}; {fix}"
+
+
 def _reason(err: OSError) -> str:
     return one_line(err.strerror or str(err), 160)
 
@@ -951,6 +1112,22 @@ def export_markdown(session: Session) -> str:
         if m.error:
             lines += [f"> error: {m.error}", ""]
     return "\n".join(lines)
+
+
+def write_export(path: Path, text: str) -> None:
+    """Write an export atomically with mode 0600, never through a symbolic link.
+
+    A link at *path* is refused rather than followed (it could point anywhere, e.g. at a
+    file of the user's that the export would overwrite); the temp file is created with
+    O_EXCL, which never follows one, and renamed over *path*.
+    """
+    if path.is_symlink():
+        raise SessionError(f"{path} is a symbolic link; not written (remove it, then export)")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_atomic(path, text.encode("utf-8", "replace"))
+    except OSError as err:
+        raise SessionError(f"could not write {path}: {_reason(err)}") from err
 
 
 def _heading(m: Message) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,13 +56,19 @@ def add_session(store: SessionStore, title: str, *exchanges: tuple[str, str]) ->
     return session.id
 
 
-async def until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
-    """Let the app run until *condition* holds (up to 3 s): loading and search use threads."""
-    for _ in range(150):
-        if condition():
-            return
+async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 15) -> None:
+    """Let the app run until *condition* holds, within a wall-clock deadline.
+
+    ``pilot.press`` returns once Textual's idle heuristic says the app is idle, which on a
+    busy machine (CPU time stalls while the process waits for a core) can be before the key
+    has gone through every queue: a focus change, a bubbled ``Input.Changed`` or a relayout
+    may still be pending. So every check after a key waits for its condition.
+    """
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition never held")
         await pilot.pause(0.02)
-    raise AssertionError("condition never held")
 
 
 async def open_screen(
@@ -140,20 +147,26 @@ async def test_filter_narrows_by_title_then_by_content(tmp_path: Path) -> None:
     beta = add_session(store, "Beta notes", ("dessert", "cherry pie"))
     async with Host().run_test(size=SIZE) as pilot:
         screen, _ = await open_screen(pilot, store)
-        await pilot.press("slash", *"ALPHA")  # any case
-        assert isinstance(pilot.app.focused, Input)
-        assert shown_ids(screen) == [alpha]  # the title matches at once
+        await pilot.press("slash")
+        await until(pilot, lambda: isinstance(pilot.app.focused, Input))
+        await pilot.press(*"ALPHA")  # any case
+        filter_box = screen.query_one(Input)
+        await until(pilot, lambda: filter_box.value == "ALPHA")
+        # The title matches without waiting for the content search (which cannot find
+        # "ALPHA" in either conversation's messages anyway).
+        assert shown_ids(screen) == [alpha]
         await pilot.press("ctrl+u", *"cherry")  # only in beta's content
         await until(pilot, lambda: shown_ids(screen) == [beta])
-        assert "Beta notes" in screen_text(pilot.app)
+        await until(pilot, lambda: "Beta notes" in screen_text(pilot.app))
         await pilot.press("ctrl+u", *"zzz")
-        await pilot.pause(0.4)
+        # Both the title filter and the content search for "zzz" have run: nothing matches.
+        await until(pilot, lambda: screen._content_query == "zzz")
         assert shown_ids(screen) == []
-        assert "No conversation matches" in screen_text(pilot.app)
+        await until(pilot, lambda: "No conversation matches" in screen_text(pilot.app))
         await pilot.press("ctrl+u")
         await until(pilot, lambda: len(shown_ids(screen)) == 2)
         await pilot.press("down")  # from the filter to the list
-        assert isinstance(pilot.app.focused, DataTable)
+        await until(pilot, lambda: isinstance(pilot.app.focused, DataTable))
 
 
 async def test_enter_opens_the_current_row_and_escape_returns_none(tmp_path: Path) -> None:

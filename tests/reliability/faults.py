@@ -88,7 +88,9 @@ FAULTS = (
         mode="404",
         usage=frozenset({"ollama"}),
     ),
-    Fault("429", "429 long", r"rate limited \(HTTP 429\); retry after 120 s", mode="429"),
+    Fault(  # the server's own words, if any, then the wait (120 s)
+        "429", "429 long", r'rate limited \(HTTP 429\)(: "[^"]*")?; retry after 2 min', mode="429"
+    ),
     Fault("500", "500 HTML", r"HTTP 500 .*Internal Server Error", mode="500"),
     Fault("drop", "dropped", r"was cut", mode="drop"),
     Fault("cut", "cut", r"was cut", mode="cut", partial=True),
@@ -216,7 +218,7 @@ def make_cell(provider: str, fault: Fault, tmp_path: Path) -> Iterator[Cell]:
     tls = None
     if fault.url == "tls_cert" and (tls := untrusted_tls()) is None:
         pytest.skip("the openssl command is needed to make a certificate")
-    server = SERVERS[provider](reply=REPLY, mode=fault.mode, retry_after="120", stall=2.0, tls=tls)
+    server = SERVERS[provider](reply=REPLY, mode=fault.mode, retry_after="120", stall=20.0, tls=tls)
     with server:
         cell = Cell(provider, fault, server, tmp_path / "config.toml", tmp_path / "data")
         cell.write_config(cell.broken_url())

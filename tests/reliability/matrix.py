@@ -87,7 +87,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section("fault matrix")
     for line in lines:
         terminalreporter.write_line(line)
-    if config.cache is not None:
-        path = config.cache.mkdir("fault-matrix") / "matrix.md"
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    if cache is not None:
+        path = cache.mkdir("fault-matrix") / "matrix.md"
         path.write_text("\n".join(lines) + "\n", "utf-8")
         terminalreporter.write_line(f"(written to {path})")

@@ -130,8 +130,10 @@ def test_long_or_missing_retry_after_is_reported_at_once(
     assert time.monotonic() - started < 3  # reported, not waited
     assert code == 1 and chats(main_server) == 1
     [line] = err.splitlines()
-    hint = f"retry after {retry_after} s" if retry_after else "wait and try again"
-    assert line == f"chatterm: main: rate limited (HTTP 429); {hint}"
+    waits = {"3600": "retry after 1 h", "": "wait and try again"}  # under a minute: "21 s"
+    hint = waits.get(retry_after, f"retry after {retry_after} s")
+    said = f'"Rate limit reached for main-model. Please try again in {retry_after}s."'
+    assert line == f"chatterm: main: rate limited (HTTP 429): {said}; {hint}"
 
 
 async def test_the_app_shows_the_countdown_while_it_waits(

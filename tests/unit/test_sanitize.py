@@ -55,3 +55,57 @@ def test_stream_cleaner_joins_a_sequence_split_across_chunks() -> None:
 def test_one_line_folds_and_cuts() -> None:
     assert one_line("a\n  b\x1b[1m c", 100) == "a b c"
     assert len(one_line("x" * 500, 50)) == 50
+
+
+# Trojan Source: controls that reorder text, and characters that are not seen at all.
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+ZERO_WIDTH = "\u200b\u2060\ufeff"
+
+
+def test_bidi_controls_and_zero_width_characters_are_shown_as_code_points() -> None:
+    for char in BIDI + ZERO_WIDTH:
+        out = clean(f"access{char}level")
+        assert out == f"access⟨U+{ord(char):04X}⟩level", repr(char)
+    # The classic: an override that makes "exe.txt" read as "txt.exe".
+    assert clean("invoice\u202etxt.exe") == "invoice⟨U+202E⟩txt.exe"
+
+
+def test_joiners_outside_emoji_are_shown_inside_emoji_and_words_kept() -> None:
+    assert clean("pay\u200dpal \u200c.com") == "pay⟨U+200D⟩pal ⟨U+200C⟩.com"
+    for kept in ("👨\u200d👩\u200d👧", "🏳️\u200d🌈", "❤️\u200d🔥", "کتاب\u200cها"):
+        assert clean(f"a {kept} b") == f"a {kept} b"
+    assert clean("end 👨\u200d") == "end 👨⟨U+200D⟩"
+
+
+def test_rtl_text_and_flags_read_as_written() -> None:
+    scotland = "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
+    text = f"שלום עולם\nمرحبا بالعالم\n{scotland}"
+    assert clean(text) == text
+    assert clean("x\U000e0041y") == "x⟨U+E0041⟩y"  # tags smuggle text to models
+
+
+def test_one_line_shows_bidi_controls_in_error_lines() -> None:
+    assert one_line("bad model \u202eevil\u2066") == "bad model ⟨U+202E⟩evil⟨U+2066⟩"
+
+
+def test_stream_cleaner_keeps_a_zwj_between_emoji_split_across_chunks() -> None:
+    cleaner = StreamCleaner()
+    parts = ["family 👨", "\u200d", "👩\u200d", "👧 pay", "\u200d", "pal \u202e"]
+    out = "".join(cleaner.feed(p) for p in parts) + cleaner.flush()
+    assert out == "family 👨\u200d👩\u200d👧 pay⟨U+200D⟩pal ⟨U+202E⟩"
+    cleaner = StreamCleaner()
+    assert cleaner.feed("last 😀\u200d") == "last 😀"
+    assert cleaner.flush() == "⟨U+200D⟩"  # nothing joined it: shown
+
+
+@given(st.text(alphabet=st.sampled_from(f"ab 😀👩{BIDI}{ZERO_WIDTH}\u200c\u200d")), st.data())
+def test_stream_cleaner_reveals_like_clean_whatever_the_split(
+    text: str, data: st.DataObject
+) -> None:
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=6)))
+    parts = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    cleaner = StreamCleaner()
+    out = "".join(cleaner.feed(p) for p in parts) + cleaner.flush()
+    assert out == clean(text)
+    assert clean(out) == out  # cleaning again (the log does) changes nothing
+    assert not re.search("[\u202a-\u202e\u2066-\u2069\u200b\u200e\u200f\u061c\u2060\ufeff]", out)

@@ -396,8 +396,10 @@ def test_a_failed_write_keeps_the_previous_file_and_leaves_no_temp_file(
 BAD_FILES = {
     "bad TOML": 'schema = 1\ntitle = "unterminated\n',
     "wrong type": SMALL_FILE.replace('content = "{content}"', "content = 3"),
-    "missing key": SMALL_FILE.replace("created = 2020-01-01T10:00:00Z\nupdated", "updated"),
-    "unknown role": SMALL_FILE.replace('role = "user"', 'role = "wizard"'),
+    "time of the wrong type": SMALL_FILE.replace(
+        "created = 2020-01-01T10:00:00Z\nupdated", "created = true\nupdated"
+    ),
+    "role of the wrong type": SMALL_FILE.replace('role = "user"', "role = 7"),
     "not UTF-8": "schema = 1\ntitle = \udcff\n",
 }
 
@@ -541,11 +543,12 @@ def test_a_rename_elsewhere_is_not_undone_by_the_open_conversation(store: Sessio
 def test_a_finished_reply_is_not_reverted_by_a_stale_window(store: SessionStore) -> None:
     here = store.new("openai", "m")
     store.append(here, Message("user", "q"))
-    reply = Message("assistant", "par", status="streaming")
-    store.append(here, reply)
-    stale = SessionStore(store.root).load(here.id)
-    reply.content, reply.status = "partial then done", "complete"
-    store.update_message(here, reply)
+    with store.streaming(here):  # as Exchange does for the whole reply
+        reply = Message("assistant", "par", status="streaming")
+        store.append(here, reply)
+        stale = SessionStore(store.root).load(here.id)
+        reply.content, reply.status = "partial then done", "complete"
+        store.update_message(here, reply)
 
     stale.model = "other-model"  # the stale window switches model: a whole-session save
     SessionStore(store.root).save(stale)
@@ -793,3 +796,31 @@ def test_hostile_files_are_set_aside_not_crashed_on(store: SessionStore, hostile
     )
     assert store.list() == [] and len(store.problems) == 1
     assert (store.root / "corrupt" / path.name).exists()
+
+
+# -- ids by prefix (what `sessions show`, `-s`, `export` and `rm` take) -------------------------
+def test_a_unique_start_of_an_id_finds_the_conversation(store: SessionStore) -> None:
+    write_file(store, "20261122-101400-aaaa")
+    write_file(store, "20261122-101400-bbbb")
+    write_file(store, "20261123-090000-cccc")
+    assert store.resolve("20261123") == "20261123-090000-cccc"
+    assert store.resolve("20261122-101400-b") == "20261122-101400-bbbb"
+    assert store.resolve("20261122-101400-aaaa") == "20261122-101400-aaaa"
+
+
+def test_an_ambiguous_prefix_names_every_match(store: SessionStore) -> None:
+    write_file(store, "20261122-101400-aaaa")
+    write_file(store, "20261122-101400-bbbb")
+    with pytest.raises(SessionNotFound) as info:
+        store.resolve("20261122")
+    message = str(info.value)
+    assert "20261122-101400-aaaa" in message and "20261122-101400-bbbb" in message
+    assert "matches 2" in message
+
+
+def test_a_prefix_nothing_starts_with_is_not_found(store: SessionStore) -> None:
+    write_file(store, "20261122-101400-aaaa")
+    with pytest.raises(SessionNotFound, match="no saved conversation 2025"):
+        store.resolve("2025")
+    with pytest.raises(SessionNotFound):
+        store.resolve("../20261122")

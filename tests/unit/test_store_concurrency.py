@@ -71,12 +71,14 @@ def test_a_streaming_reply_keeps_what_another_process_appended(tmp_path: Path) -
     store = SessionStore(tmp_path / "sessions")
     session = store.new("echo", "echo")
     store.append(session, Message("user", "question"))
-    reply = Message("assistant", "", provider="echo", model="echo", status="streaming")
-    store.append(session, reply)
+    with store.streaming(session):  # as Exchange does: the other process sees it is live
+        reply = Message("assistant", "", provider="echo", model="echo", status="streaming")
+        store.append(session, reply)
 
-    wait(run_writers(store.root, session.id, ["other"], 3, tmp_path / "ready"))
-    reply.content, reply.status = "the answer", "complete"
-    store.update_message(session, reply)
+        wait(run_writers(store.root, session.id, ["other"], 3, tmp_path / "ready"))
+        assert store.load(session.id).messages[1].status == "streaming"  # not "interrupted"
+        reply.content, reply.status = "the answer", "complete"
+        store.update_message(session, reply)
 
     expected = ["question", "the answer", "other-0", "other-1", "other-2"]
     assert [m.content for m in session.messages] == expected

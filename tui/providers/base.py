@@ -25,7 +25,11 @@ from .errors import (
     RateLimited,
     ResponseTooLarge,
     StreamBroken,
+    about_model,
     in_characters,
+    proxy_refused,
+    server_words,
+    wait_hint,
 )
 from .settings import Messages as Messages
 from .settings import ProviderSettings as ProviderSettings
@@ -39,6 +43,8 @@ if TYPE_CHECKING:
 
 MAX_REPLY_CHARS = 4_000_000  # a reply larger than this is a runaway server, not an answer
 REPLY_LIMIT_OPTION = "max_reply_chars"  # [providers.NAME] max_reply_chars = N: a lower bound
+USER_AGENT_OPTION = "user_agent"  # [providers.NAME] user_agent = "...": overrides the seed
+_HEADER_TEXT = re.compile(r"[\x20-\x7e]{1,512}")  # what can go in a header line, as is
 
 
 class Provider:
@@ -120,6 +126,20 @@ class Provider:
             )
         return min(value, MAX_REPLY_CHARS)
 
+    def user_agent(self, seed: str) -> str:
+        """The User-Agent to send: ``user_agent`` in [providers.NAME], else *seed* (what the
+        original client sends: the real services may check who is calling)."""
+        value = self.settings.options.get(USER_AGENT_OPTION)
+        if value is None:
+            return seed
+        if not isinstance(value, str) or not value.strip() or not _HEADER_TEXT.fullmatch(value):
+            raise BadSetting(  # never quote it: what is wrong may be what the terminal eats
+                f"{USER_AGENT_OPTION} in [providers.{self.name}] of config.toml must be "
+                "printable ASCII text on one line (at most 512 characters)",
+                provider=self.name,
+            )
+        return value.strip()
+
     def require_key(self) -> str:
         if not self.settings.api_key:
             raise MissingCredentials(f"no API key: {self.key_hint()}", provider=self.name)
@@ -132,15 +152,61 @@ class Provider:
         if self._client is None:
             import httpx
 
-            self._client = httpx.AsyncClient(
+            self._client = self._new_client(httpx)
+        return self._client
+
+    def _new_client(self, httpx: Any) -> httpx.AsyncClient:
+        # httpx's own words on a bad proxy quote it ("Unknown scheme for proxy URL
+        # URL('user:pw@host')", "Invalid port: 'pa'", half a password): never shown.
+        # config.py refuses such a proxy at load; this covers settings made in code.
+        try:
+            return httpx.AsyncClient(
                 proxy=self.settings.proxy or None,
                 timeout=httpx.Timeout(self.settings.timeout),
                 verify=_tls_context(),
-                follow_redirects=True,
-                headers={"User-Agent": "chatterm"},
+                follow_redirects=True,  # on the same origin only: see _guard_response
+                # gzip and deflate only: decoded here, in bounded steps (sse.bound_decoding)
+                headers={"User-Agent": "chatterm", "Accept-Encoding": "gzip, deflate"},
                 trust_env=False,  # proxy comes from our settings only, never a surprise
+                event_hooks={"response": [self._guard_response]},
             )
-        return self._client
+        except (ValueError, httpx.InvalidURL):
+            raise BadSetting(
+                f"the proxy {mask_url(self.settings.proxy or '')} in [providers.{self.name}] is "
+                "not a usable URL: it must start with http://, https:// or socks5://, and a "
+                "password holding @ / ? # must be percent-encoded",
+                provider=self.name,
+            ) from None
+
+    async def _guard_response(self, response: httpx.Response) -> None:
+        """Before httpx reads a body or follows a redirect: refuse a redirect to another
+        origin (307/308 would re-send the whole conversation there), drop a same-origin
+        redirect's body unread, and decode content-encoding with bounded output."""
+        from .sse import bound_decoding, discard_body
+
+        if response.has_redirect_location:
+            target = response.request.url.join(response.headers["location"])
+            if _origin(target) != _origin(response.request.url):
+                await response.aclose()
+                raise self._redirected(response, str(target))
+            discard_body(response)  # httpx reads it whole before following: never needed
+            return
+        await bound_decoding(response)
+
+    def _redirected(self, response: httpx.Response, target: str) -> HTTPError:
+        """The message for a redirect to another origin, with the base_url that would work."""
+        asked, shown = str(response.request.url), mask_url(target)
+        suffix = asked[len(self.base_url) :] if asked.startswith(self.base_url) else ""
+        suggested = shown[: -len(suffix)] if suffix and shown.endswith(suffix) else shown
+        status = response.status_code
+        return HTTPError(
+            f"{self.shown_url} redirected to {one_line(shown, 160)} (HTTP {status}), another "
+            f"origin, and nothing was sent there; set base_url to {one_line(suggested, 160)} "
+            "if that is the service",
+            status=status,
+            excerpt="",
+            provider=self.name,
+        )
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -153,25 +219,37 @@ class Provider:
             return
         body = await _read_excerpt(response, secret=self.settings.api_key)
         status = response.status_code
+        if status == 407:  # the proxy's answer, not the service's: the model is not the cause
+            challenge = response.headers.get("proxy-authenticate")
+            raise proxy_refused(self.name, self.settings.proxy or "", challenge)
+        # The server's own words first (redacted, one line), then what to do about them.
+        said = server_words(body)
+        quote = f": {said}" if said else ""
         if status in (401, 403):
             raise CredentialsRejected(
-                f"the server refused the credentials (HTTP {status}): {self.credentials_hint()}",
+                f"the server refused the credentials (HTTP {status}){quote}; "
+                f"{self.credentials_hint()}",
                 provider=self.name,
             )
         if status == 429:
             retry = parse_retry_after(response.headers.get("retry-after"))
-            wait = f"; retry after {retry:g} s" if retry is not None else "; wait and try again"
             raise RateLimited(
-                f"rate limited (HTTP 429){wait}", retry_after=retry, provider=self.name
+                f"rate limited (HTTP 429){quote}; {wait_hint(retry)}",
+                retry_after=retry,
+                provider=self.name,
             )
-        hint = {404: "check base_url and the model name"}.get(status) or (
-            "the service had a problem; try again later"
-            if status >= 500
-            else "the service refused the request; check the model name and settings"
-        )
-        detail = f": {body}" if body else ""
+        if status >= 500:
+            hint = "the service had a problem; try again later"
+        elif about_model(body):  # only when the server says so
+            hint = "check the model name"
+        elif status == 404:
+            hint = "check base_url"
+        else:
+            key = "the key and " if self.needs_auth or self.settings.api_key else ""
+            hint = f"the service refused the request: check {key}the settings in "
+            hint += f"[providers.{self.name}] of config.toml"
         raise HTTPError(
-            f"HTTP {status} from {self.shown_url} ({hint}){detail}",
+            f"HTTP {status} from {self.shown_url}{quote}; {hint}",
             status=status,
             excerpt=body,
             provider=self.name,
@@ -186,8 +264,10 @@ class Provider:
         if not self.supports_message_history:
             messages = fold_history(messages)
         total, limit = 0, self.reply_limit
+        watch = _Watch(self.settings.timeout)
+        chunks = self._stream(model, messages)
         try:
-            async for chunk in self._stream(model, messages):
+            while (chunk := await watch.next(chunks)) is not None:
                 if not chunk:
                     continue
                 total += len(chunk)
@@ -199,28 +279,69 @@ class Provider:
                 yield chunk
         except ProviderError as err:
             err.provider = err.provider or self.name
+            if not total:
+                err.nothing_arrived()
             raise
-        except httpx.TimeoutException:
-            raise ProviderTimeout(
-                f"no answer from {self.shown_url} within {self.settings.timeout:g} s "
-                "(request_timeout); try again or raise request_timeout",
-                provider=self.name,
-            ) from None
+        except (httpx.TimeoutException, TimeoutError):
+            raise self._timed_out(watch) from None
         except httpx.ConnectError as err:
             raise self._connect_failed(err) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as err:
-            raise StreamBroken(
-                f"the connection to {self.shown_url} was cut ({_reason(err)}); "
-                "what arrived is kept",
+            raise await self._stream_broken(err, arrived=total > 0) from None
+        except httpx.ProxyError as err:  # the CONNECT tunnel for an https:// base_url
+            if _reason(err).startswith("407"):
+                raise proxy_refused(self.name, self.settings.proxy or "") from None
+            raise ConnectFailed(
+                f"the proxy {mask_url(self.settings.proxy or '')} would not open a tunnel to "
+                f"{self.shown_url} ({_reason(err)}): check base_url and proxy in "
+                f"[providers.{self.name}] of config.toml",
                 provider=self.name,
             ) from None
-        except (httpx.ProxyError, httpx.UnsupportedProtocol, httpx.InvalidURL) as err:
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as err:
+            # InvalidURL quotes a piece of the URL ("Invalid port: 'pa'"), maybe of a password.
+            why = "a malformed URL" if isinstance(err, httpx.InvalidURL) else _reason(err)
             raise ConnectFailed(
-                f"cannot use {self.shown_url} ({_reason(err)}): check base_url and proxy",
+                f"cannot use {self.shown_url} ({why}): check base_url and proxy",
                 provider=self.name,
             ) from None
         except httpx.HTTPError as err:
             raise StreamBroken(f"request failed: {_reason(err)}", provider=self.name) from None
+        finally:
+            await chunks.aclose()  # a consumer that stops early closes the request now
+
+    def _timed_out(self, watch: _Watch) -> ProviderTimeout:
+        """No text within request_timeout: say whether anything came at all."""
+        seconds = f"{self.settings.timeout:g} s"
+        events, size = watch.meter.events, watch.meter.bytes
+        if events or size:  # it answered, but with nothing to show
+            amount = f"{size / (1 << 20):.1f} MiB" if size >= 1 << 20 else f"{size:,} bytes"
+            came = f"{events:,} events without text, {amount}" if events else amount
+            came += "" if events else " without text"
+            said = f"no text from {self.shown_url} in {seconds} ({came}; request_timeout)"
+        else:
+            said = f"no answer from {self.shown_url} within {seconds} (request_timeout)"
+        return ProviderTimeout(f"{said}; try again or raise request_timeout", provider=self.name)
+
+    async def _stream_broken(self, err: Exception, *, arrived: bool) -> ProviderError:
+        """A cut connection. Before any word, over http://, the usual cause is a server that
+        speaks only TLS (it drops a plain request unanswered): ask it, and say so."""
+        reason = _reason(err)
+        if arrived:
+            return StreamBroken(
+                f"the connection to {self.shown_url} was cut ({reason}); what arrived is kept",
+                provider=self.name,
+            )
+        if not self.settings.proxy and await _speaks_tls(self.base_url, self.settings.timeout):
+            https = mask_url("https://" + self.base_url.removeprefix("http://"))
+            return ConnectFailed(
+                f"{self.shown_url} speaks TLS, not plain HTTP ({reason}): set base_url in "
+                f"[providers.{self.name}] of config.toml to {https}",
+                provider=self.name,
+            )
+        return StreamBroken(
+            f"the connection to {self.shown_url} was cut before any answer ({reason})",
+            provider=self.name,
+        )
 
     def _connect_failed(self, err: httpx.ConnectError) -> ConnectFailed:
         """Say which step failed: the name lookup, the TLS handshake, or the connection."""
@@ -270,13 +391,39 @@ def warm_up() -> None:
 
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
-    """httpx's default verification (certifi's CAs), loaded once per process: loading it
-    costs ~50 ms, which every provider instance (every `chatterm ask`) used to pay."""
-    # trust_env: SSL_CERT_FILE / SSL_CERT_DIR name a private CA (a company's, a home lab's);
-    # the client itself keeps trust_env=False so proxies come only from our settings.
-    import httpx
+    """httpx's default verification (certifi's CAs), plus the private CA (a company's, a
+    home lab's) that SSL_CERT_FILE or SSL_CERT_DIR names; loaded once per process: loading
+    it costs ~50 ms, which every provider instance (every `chatterm ask`) used to pay."""
+    # httpx's own trust_env=True *replaces* certifi's CAs with the private one (117 -> 1), so
+    # every public service failed; the stdlib adds them instead, with no extra dependency.
+    import certifi
 
-    return httpx.create_ssl_context(trust_env=True)
+    context = ssl.create_default_context(cafile=certifi.where())
+    for variable, where in (("SSL_CERT_FILE", "cafile"), ("SSL_CERT_DIR", "capath")):
+        if path := os.environ.get(variable):
+            _add_private_ca(context, variable, **{where: path})
+    return context
+
+
+def _add_private_ca(context: ssl.SSLContext, variable: str, **where: str) -> None:
+    """Load SSL_CERT_FILE's certificates or SSL_CERT_DIR's folder; a path that cannot be
+    used is said in one line naming the variable (OpenSSL would ignore a missing one)."""
+    path = next(iter(where.values()))
+    try:
+        folders = path.split(os.pathsep) if "capath" in where else []
+        if missing := next((f for f in folders if f and not os.path.isdir(f)), None):
+            raise NotADirectoryError(f"no folder {missing}")
+        context.load_verify_locations(**where)
+    except ssl.SSLError as err:
+        reason = one_line(str(err.reason or err), 80)
+    except OSError as err:
+        reason = one_line(err.strerror or str(err), 80)
+    else:
+        return
+    raise BadSetting(
+        f"{variable}={one_line(path, 120)} cannot be used as certificates ({reason}): "
+        f"fix or unset {variable}"
+    )
 
 
 def fold_history(messages: Messages) -> list[dict[str, str]]:
@@ -288,13 +435,17 @@ def fold_history(messages: Messages) -> list[dict[str, str]]:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date)."""
+    """Seconds from a Retry-After header (delta-seconds or HTTP date); None when absent or
+    unusable. inf stays inf (the message says "more than an hour"); nan or a negative number
+    is no delay a server meant, so it counts as absent."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return seconds if seconds >= 0 else None  # nan >= 0 is False
     from email.utils import parsedate_to_datetime
 
     try:
@@ -320,7 +471,9 @@ async def _read_excerpt(
                 break
     except httpx.HTTPError:
         pass
-    return body_excerpt(_redact(raw.decode("utf-8", "replace"), secret)[:limit], 160)
+    # Wider than a message quotes (QUOTE_WIDTH): server_words drops LiteLLM's exception
+    # names from the front first, so the words that matter are still whole.
+    return body_excerpt(_redact(raw.decode("utf-8", "replace"), secret)[:limit], 300)
 
 
 def body_excerpt(text: str, width: int) -> str:
@@ -375,6 +528,41 @@ def _html_title(text: str) -> str | None:
     return match[1].strip() or None if match else None
 
 
+async def _speaks_tls(url: str, within: float) -> bool:
+    """Does the server of an http:// *url* answer a TLS handshake? Sends only a ClientHello
+    (then a blank line, so a plain-HTTP server answers at once instead of waiting for the
+    end of a request); a TLS record coming back (handshake or alert) is the answer."""
+    import asyncio
+    import contextlib
+
+    import httpx
+
+    parsed = httpx.URL(url)
+    if parsed.scheme != "http" or not parsed.host:
+        return False
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # asked, not trusted
+    outgoing = ssl.MemoryBIO()
+    try:
+        context.wrap_bio(ssl.MemoryBIO(), outgoing).do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    try:
+        async with asyncio.timeout(min(within, 2.0)):
+            reader, writer = await asyncio.open_connection(parsed.host, parsed.port or 80)
+            try:
+                writer.write(outgoing.read() + b"\r\n\r\n")
+                await writer.drain()
+                head = await reader.read(2)
+            finally:
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+    except (OSError, TimeoutError):
+        return False
+    return len(head) == 2 and head[0] in (0x15, 0x16) and head[1] == 3  # TLS record, v3.x
+
+
 def _caused_by(err: BaseException, kind: type[BaseException]) -> bool:
     """Is *kind* anywhere in the chain of causes (httpx wraps httpcore wraps the OS error)?"""
     seen: set[int] = set()
@@ -406,3 +594,44 @@ def _reason(err: Exception) -> str:
 
 def env_key(name: str | None) -> str | None:
     return os.environ.get(name) or None if name else None
+
+
+class _Watch:
+    """The deadline of one stream: request_timeout of waiting without text, however the
+    bytes trickle (httpx's timeouts are per read, so a byte every few seconds resets
+    them) and however many events without text arrive. Only the time spent waiting for
+    the provider counts, never the time the consumer takes between chunks."""
+
+    def __init__(self, timeout: float) -> None:
+        from .sse import Meter
+
+        self.timeout = self.left = timeout
+        self.meter = Meter()
+
+    async def next(self, chunks: AsyncIterator[str]) -> str | None:
+        """The next chunk ("" for an event without text), None at the end."""
+        import asyncio
+
+        from .sse import METER
+
+        token = METER.set(self.meter)  # the framing counts bytes and events into it
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(max(self.left, 0)):
+                chunk = await anext(chunks)
+        except StopAsyncIteration:
+            return None
+        finally:
+            self.left -= time.monotonic() - started
+            METER.reset(token)
+        if chunk:
+            self.left = self.timeout
+            self.meter.got_text()
+        else:
+            self.meter.got_event()
+        return chunk
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in."""
+    return url.scheme, url.host, url.port or {"http": 80, "https": 443}.get(url.scheme)

@@ -53,8 +53,7 @@ class OllamaProvider(Provider):
                 raise _explained(err.excerpt) or err from None
             async for line in iter_ndjson(iter_lines(response.aiter_bytes()), "Ollama"):
                 text, done = line_text(line)
-                if text:
-                    yield text
+                yield text  # "" for a line without text: Provider.stream counts those
                 if done:
                     return
         raise StreamBroken("the Ollama stream ended before its final line (done: true)")

@@ -73,9 +73,8 @@ class OpenAIProvider(Provider):
             async for data in iter_sse_data(iter_lines(response.aiter_bytes())):
                 if data.strip() == "[DONE]":
                     return
-                text = self._delta_text(parse_json_line(data, "OpenAI"))
-                if text:
-                    yield text
+                # "" for an event without text: Provider.stream counts those, not as progress
+                yield self._delta_text(parse_json_line(data, "OpenAI"))
 
     def _delta_text(self, event: Any) -> str:
         """The text of one chunk; "" for role-only, empty, usage-only or finishing chunks."""

@@ -6,6 +6,7 @@ when a user asks for it with a token.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
@@ -15,6 +16,7 @@ from .errors import BadResponse, ProviderError
 from .sse import iter_lines, iter_sse_data, parse_json_line
 
 CHAT_PATH = "/api/v1/ai/chat_completions"
+USER_AGENT = "Raycast/0 CFNetwork/1410.0.3 Darwin/22.6.0"  # the macOS app's, as the original
 
 
 class RaycastProvider(Provider):
@@ -36,6 +38,7 @@ class RaycastProvider(Provider):
             "Authorization": f"Bearer {key}",
             "Accept": "application/json",
             "Content-Type": "application/json",
+            "User-Agent": self.user_agent(USER_AGENT),
         }
         url = self.base_url + CHAT_PATH
         body = request_body(model, messages)
@@ -44,9 +47,9 @@ class RaycastProvider(Provider):
             async for data in iter_sse_data(iter_lines(response.aiter_bytes())):
                 if data.strip() == "[DONE]":
                     return
-                text = self._event_text(parse_json_line(data, "Raycast"))
-                if text:
-                    yield text
+                for event in parse_events(data):
+                    # "" for an event without text: Provider.stream counts those
+                    yield self._event_text(event) or ""
 
     def _event_text(self, event: Any) -> str | None:
         """The text of one event; None (skipped) when it carries none, as the original did."""
@@ -64,6 +67,19 @@ class RaycastProvider(Provider):
         if not isinstance(text, str):
             raise BadResponse(f"Raycast sent a non-text 'text' field: {one_line(repr(text), 80)}")
         return text
+
+
+def parse_events(data: str) -> list[Any]:
+    """The JSON of one SSE event; when the joined ``data:`` lines are not JSON, each line
+    on its own (the original read the stream line by line, so a server may omit the blank
+    lines between events)."""
+    try:
+        return [json.loads(data)]
+    except ValueError:
+        lines = [line for line in data.split("\n") if line.strip() not in ("", "[DONE]")]
+        if len(lines) < 2:
+            return [parse_json_line(data, "Raycast")]  # the usual "not JSON" error
+    return [parse_json_line(line, "Raycast") for line in lines]
 
 
 def request_body(model: str, messages: Messages) -> dict[str, Any]:

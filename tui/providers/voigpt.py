@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     import httpx  # imported where a request is made (see base.py)
 
 TOKEN_COOKIE = "csrftoken"
+# A current desktop browser, as the original sent one: a Django site may refuse "chatterm".
+BROWSER_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/136.0.0.0 Safari/537.36"
+)
+ACCEPT_LANGUAGE = "en-US,en;q=0.9"
 # Django's alphabet, and nothing that could break a header line
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -70,7 +76,8 @@ class VoiGptProvider(Provider):
     async def _fetch_token(self) -> str:
         """GET the home page; Django sets the csrftoken cookie on it."""
         self.client.cookies.clear()  # a stale token in the jar must not pass for a fresh one
-        async with self.client.stream("GET", f"{self.base_url}/") as response:
+        headers = {**self._browser_headers(), "Accept": "text/html,*/*;q=0.8"}
+        async with self.client.stream("GET", f"{self.base_url}/", headers=headers) as response:
             await self.check_response(response)
             await read_limited(response, self.max_body, "VoiGpt home page")
             token = response.cookies.get(TOKEN_COOKIE) or _jar_token(self.client)
@@ -84,9 +91,14 @@ class VoiGptProvider(Provider):
             raise BadResponse(f"{self.shown_url}/ set a malformed {TOKEN_COOKIE} cookie")
         return token
 
+    def _browser_headers(self) -> dict[str, str]:
+        """What a browser on the site sends (the site may check who is calling)."""
+        return {"User-Agent": self.user_agent(BROWSER_UA), "Accept-Language": ACCEPT_LANGUAGE}
+
     async def _post(self, payload: dict[str, Any], token: str) -> tuple[int, bytes]:
         """(status, body) of the chat POST; statuses other than 2xx and 403 raise."""
         headers = {
+            **self._browser_headers(),
             "Accept": "*/*",
             "Content-Type": "application/json",
             "Cookie": f"{TOKEN_COOKIE}={token}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import suppress
 
 from textual import on, work
@@ -61,6 +62,7 @@ class ConversationScreen(Screen[None]):
         self.query_one("#hint").display = bool(self.hint)
         self.log_view.load(self.session.messages)
         self.status.set_model(self.session.provider, self.session.model)
+        self._remember_model()
         self.prompt.focus()
         self.set_interval(0.25, self.status.tick)
         self.call_after_refresh(self._warm_up)
@@ -124,32 +126,43 @@ class ConversationScreen(Screen[None]):
             provider=self.session.provider,
             model=self.session.model,
             on_notice=self._notice,
+            on_save_problem=self._save_problem,
         )
         log = self.log_view
+        # Under the reply: every fallback provider's error, then the final one, if any.
+        errors = exchange.error_text
         try:
             async for text in exchange.chunks():
                 log.append(text)
                 self.status.count()
         except ProviderError as err:
-            self._finished(exchange, "error", str(err))
+            self._finished(exchange, "error", errors(str(err)))
         except asyncio.CancelledError:
-            self._finished(exchange, "cancelled")
+            self._finished(exchange, "cancelled", errors())
             raise
         except (OSError, SessionError) as err:  # the disk, not the provider: still stay up
-            self._finished(exchange, "error", f"could not save the conversation: {err}")
+            self._finished(exchange, "error", errors(f"could not save the conversation: {err}"))
         except Exception as err:  # a bug must not close the app and lose the screen
-            self._finished(exchange, "error", f"unexpected {type(err).__name__}: {err}")
+            self._finished(exchange, "error", errors(f"unexpected {type(err).__name__}: {err}"))
         else:
-            self._finished(exchange, "complete")
+            self._finished(exchange, "complete", errors())
 
     def _finished(self, exchange: Exchange, status: str, error: str = "") -> None:
         self.streaming = False
-        error = one_line(error, 400)
+        lines = [one_line(line, 400) for line in error.splitlines() if line.strip()]
+        error = "\n".join(lines)
         reply = exchange.reply
         self.log_view.finish_reply(status, error, provider=reply.provider, model=reply.model)
-        state = {"complete": "idle", "cancelled": "stopped"}.get(status, status)
-        self.status.set_state(state, error)
+        state = {"complete": "idle"}.get(status, status)  # "cancelled" and "error" show as such
+        self.status.set_state(state, lines[-1] if lines and status != "complete" else "")
         self.app.sub_title = self.session.title  # type: ignore[has-type]
+
+    def _save_problem(self, text: str) -> None:
+        """A full disk: the reply goes on in memory; say so, and say when it is saved."""
+        if text:
+            self.notify(text, title="Not saved yet", severity="warning", timeout=20, markup=False)
+        else:
+            self.notify("Saving works again: the reply is saved.", markup=False)
 
     def _notice(self, text: str) -> None:
         self.status.set_state("waiting", text)
@@ -199,29 +212,74 @@ class ConversationScreen(Screen[None]):
             self.log_view.remove_last()
         self.core.store.save(self.session)
 
+    # A copy refused as too big for OSC 52: (text, what, when). The same copy asked for
+    # again within COPY_OFFER_SECONDS writes the text to a file instead.
+    _copy_offer: tuple[str, str, float] | None = None
+    COPY_OFFER_SECONDS = 60.0
+
     def action_copy_reply(self) -> None:
         reply = next((m for m in reversed(self.session.messages) if m.role == "assistant"), None)
         if reply is None or not reply.content:
             self.notify("No reply to copy yet.")
             return
-        self._copy(reply.content, "reply")
+        self._copy(reply.content, "reply", "F6")
 
     def action_copy_code(self) -> None:
         log = self.log_view
         for index in range(log.message_count - 1, -1, -1):
             if blocks := log.code_blocks(index):
-                self._copy(blocks[-1], "code block")
+                self._copy(blocks[-1], "code block", "F7")
                 return
         self.notify("No code block to copy yet.")
 
     @on(MessageLog.Copy)
     def _copy_from_log(self, event: MessageLog.Copy) -> None:
-        self._copy(event.text, "text")
+        self._copy(event.text, "text", "c" if event.kind == "message" else "the same key")
 
-    def _copy(self, text: str, what: str) -> None:
+    def _copy(self, text: str, what: str, key: str = "the same key") -> None:
         # OSC 52 through Textual: works over SSH, where a local clipboard tool would not.
-        self.app.copy_to_clipboard(text)
-        self.notify(f"Copied the {what} ({len(text)} characters).")
+        # A terminal drops a sequence over its limit silently, so a copy that is too big is
+        # not sent at all, and the user is offered a file instead (see tui/clipboard.py).
+        from .. import clipboard
+
+        limit = clipboard.copy_limit(self.core.config.document)
+        if clipboard.fits(text, limit):
+            self._copy_offer = None
+            self.app.copy_to_clipboard(text)
+            self.notify(f"Copied the {what} ({len(text):,} characters).")
+            return
+        offer = self._copy_offer
+        now = time.monotonic()
+        if offer is not None and offer[0] == text and now - offer[2] <= self.COPY_OFFER_SECONDS:
+            self._copy_offer = None
+            self._write_copy(text, what)
+            return
+        self._copy_offer = (text, what, now)
+        self.notify(
+            f"{clipboard.too_big_message(text, what, limit)} Press {key} again to write it "
+            "to a file instead.",
+            title="Too big to copy",
+            severity="warning",
+            timeout=self.COPY_OFFER_SECONDS,
+            markup=False,
+        )
+
+    @work(thread=True, group="copy-file", exit_on_error=False)
+    def _write_copy(self, text: str, what: str) -> None:
+        """Write a refused copy to a file (off the event loop: it can be megabytes)."""
+        from .. import clipboard
+
+        folder = clipboard.copies_folder(self.core.store.root.parent)
+        try:
+            path = clipboard.write_copy(text, folder, what)
+        except OSError as err:
+            message, severity = f"Could not write the {what} to {folder}: {err}", "error"
+        else:
+            message, severity = (
+                f"Wrote the {what} ({len(text):,} characters) to {path}",
+                "information",
+            )
+        self.app.call_from_thread(self.notify, message, severity=severity, timeout=30, markup=False)
 
     def action_focus_log(self) -> None:
         self.log_view.focus()
@@ -263,4 +321,13 @@ class ConversationScreen(Screen[None]):
         self.log_view.load(session.messages)
         self.status.set_model(session.provider, session.model)
         self.status.set_state("idle")
+        self._remember_model()
         self.app.sub_title = session.title
+        # Back from F3 the user types next: the prompt, not the log that had focus before.
+        self.prompt.focus()
+
+    def _remember_model(self) -> None:
+        """The model a conversation starts (or reopens) with is one ctrl+t can return to."""
+        recent = getattr(self.app, "recent", None)
+        if recent is not None and self.session.provider and self.session.model:
+            recent.push(self.session.provider, self.session.model)

@@ -27,23 +27,46 @@ KEYS: list[tuple[str, str]] = [
     ("F3", "sessions: open, rename, delete, export"),
     ("F4", "providers: keys, models, test"),
     ("F5", "settings"),
-    ("ctrl+p", "command palette: every action and model"),
+    ("ctrl+p", "palette: every action and model"),
     ("F1", "this list"),
     ("ctrl+q", "quit"),
 ]
+
+
+MORE = "↓ more below · Esc closes"
+END = "↑↓ scroll · Esc closes"
+
+
+class KeysBox(VerticalScroll, can_focus=True):
+    """The list scrolls with the keys when the terminal is too short for it."""
 
 
 class KeysScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        table = Table(title="chatterm keys", show_header=False, box=None, padding=(0, 2))
-        table.add_column(style="bold")
+        table = Table(show_header=False, box=None, padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
         table.add_column()
         for key, what in KEYS:
             table.add_row(key, what)
-        with VerticalScroll(id="keys-box"):
+        with KeysBox(id="keys-box") as box:
+            box.border_title = "chatterm keys"
+            box.border_subtitle = END
             yield Static(table)
+
+    def on_mount(self) -> None:
+        box = self.query_one(KeysBox)
+        box.focus()
+        # The subtitle says when rows are hidden below, as the scrollbar alone may not.
+        self.watch(box, "scroll_y", self._show_more, init=False)
+        self.watch(box, "virtual_size", self._show_more, init=False)
+        self.watch(box, "size", self._show_more)
+
+    def _show_more(self, *_: object) -> None:
+        box = self.query_one(KeysBox)
+        hidden = box.max_scroll_y > 0 and box.scroll_y < box.max_scroll_y
+        box.border_subtitle = MORE if hidden else END
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -28,6 +28,9 @@ from ..sanitize import mask_url, one_line
 from .model_picker import LIVE_TIMEOUT, has_live_list
 
 MODELS_SHOWN = 30  # a live list can hold hundreds; the picker (F2) is where to browse them
+# Below this many columns the list and the details are stacked, not side by side: beside a
+# 30-column list, the details of a 40-column terminal were 8 columns wide.
+NARROW_WIDTH = 72
 
 
 def mask_key(key: str) -> str:
@@ -215,6 +218,10 @@ class ProvidersScreen(Screen[None]):
             self._show_test(name)
 
     # -- events and keys --------------------------------------------------------------------
+    def on_resize(self, event: events.Resize) -> None:
+        # Textual CSS has no media queries: a class switches the layout (chatterm.tcss).
+        self.set_class(event.size.width < NARROW_WIDTH, "-narrow")
+
     @on(OptionList.OptionHighlighted, "#provider-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
         self._show(self._names[event.option_index])

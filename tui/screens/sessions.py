@@ -25,7 +25,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ..sanitize import one_line
-from ..store import SessionError, SessionStore, SessionSummary, export_markdown
+from ..store import SessionError, SessionStore, SessionSummary, export_markdown, write_export
 
 LOADING = "loading…"
 EMPTY = "No saved conversations yet — start one with ctrl+n"
@@ -41,6 +41,9 @@ COUNT_WIDTH = 4
 MIN_TITLE_WIDTH = 12
 # Two cells of padding per column, and one for the vertical scrollbar (see chatterm.tcss).
 CHROME_WIDTH = 4 * 2 + 1
+# Below this many columns the provider/model column is dropped, so the title and a whole
+# "Updated" still fit (at 40 columns the four columns would cut Updated to one character).
+NARROW_WIDTH = 70
 
 StorageErrors = (SessionError, OSError)
 
@@ -52,16 +55,20 @@ def export_session(store: SessionStore, session_id: str) -> Path:
     The one file this screen writes itself: everything else goes through the store.
     """
     path = store.root.parent / "exports" / f"{Path(session_id).name}.md"
-    text = export_markdown(store.load(session_id))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_export(path, export_markdown(store.load(session_id)))  # atomic, 0600, no symlink
     return path
 
 
+def shows_model(screen_width: int) -> bool:
+    return screen_width >= NARROW_WIDTH
+
+
 def title_width(screen_width: int) -> int:
-    return max(
-        MIN_TITLE_WIDTH, screen_width - MODEL_WIDTH - UPDATED_WIDTH - COUNT_WIDTH - CHROME_WIDTH
-    )
+    if shows_model(screen_width):
+        rest = MODEL_WIDTH + UPDATED_WIDTH + COUNT_WIDTH + CHROME_WIDTH
+    else:  # one column fewer: its cells and its two of padding
+        rest = UPDATED_WIDTH + COUNT_WIDTH + CHROME_WIDTH - 2
+    return max(MIN_TITLE_WIDTH, screen_width - rest)
 
 
 def format_updated(when: datetime) -> str:
@@ -150,6 +157,7 @@ class SessionsScreen(Screen[str | None]):
         self._content_query = ""  # the query the content hits below belong to
         self._content_hits: set[str] = set()
         self._title_width = MIN_TITLE_WIDTH
+        self._with_model = True
 
     def compose(self) -> ComposeResult:
         yield SessionFilter(placeholder="filter by title or content  ( / )", id="sessions-filter")
@@ -160,6 +168,7 @@ class SessionsScreen(Screen[str | None]):
 
     def on_mount(self) -> None:
         self._title_width = title_width(self.size.width or 80)
+        self._with_model = shows_model(self.size.width or 80)
         self._add_columns()
         self._load()
 
@@ -200,7 +209,8 @@ class SessionsScreen(Screen[str | None]):
     def _add_columns(self) -> None:
         table = self.query_one(SessionTable)
         table.add_column("Title", width=self._title_width, key="title")
-        table.add_column("Provider/model", width=MODEL_WIDTH, key="model")
+        if self._with_model:
+            table.add_column("Provider/model", width=MODEL_WIDTH, key="model")
         table.add_column("Updated", width=UPDATED_WIDTH, key="updated")
         table.add_column(Text("Msgs", justify="right"), width=COUNT_WIDTH, key="count")
 
@@ -224,7 +234,9 @@ class SessionsScreen(Screen[str | None]):
     def _add_rows(self, summaries: list[SessionSummary], keep: str | None) -> None:
         table = self.query_one(SessionTable)
         for summary in summaries:
-            table.add_row(*row_cells(summary), key=summary.id)
+            title, model, updated, count = row_cells(summary)
+            cells = (title, model, updated, count) if self._with_model else (title, updated, count)
+            table.add_row(*cells, key=summary.id)
             if summary.id == keep:
                 table.move_cursor(row=table.row_count - 1, animate=False)
 
@@ -257,9 +269,10 @@ class SessionsScreen(Screen[str | None]):
     def on_resize(self, event: Resize) -> None:
         """The title column takes the width left over, so it is rebuilt when that changes."""
         width = title_width(event.size.width)
-        if width == self._title_width:
+        with_model = shows_model(event.size.width)
+        if (width, with_model) == (self._title_width, self._with_model):
             return
-        self._title_width = width
+        self._title_width, self._with_model = width, with_model
         table = self.query_one(SessionTable)
         kept = self._highlighted()
         table.clear(columns=True)

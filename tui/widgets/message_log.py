@@ -21,14 +21,17 @@ as Rich markup, so "[bold]" or "[@click=app.quit]" in a reply is shown, not obey
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from time import perf_counter
 from types import ModuleType
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, overload
 
+from rich.cells import cell_len, chop_cells
 from rich.console import Console, ConsoleOptions
 from rich.segment import Segment
 from rich.style import Style
@@ -66,9 +69,85 @@ GUTTER = 2  # left columns: "▌ " on the focused message, blank otherwise
 FOCUS_MARK = "▌"
 MIN_BODY_WIDTH = 8
 FALLBACK_WIDTH = 80  # for estimates made before the widget has a size
+# Past this many characters a message is drawn as plain text lines (_PlainBody), not as
+# Markdown: Rich lays out a whole block at once (a 1 MB table took >20 s), and the UI must
+# keep taking keys. Every character is still shown, wrapped at the width.
+PLAIN_LIMIT = 200_000
+# A streaming reply whose Markdown render on one tick takes longer than this goes on as
+# plain text, so one slow block (a growing table) cannot hold keys up for long.
+# Such a reply (under PLAIN_LIMIT) gets its Markdown back when it ends, rendered in a thread
+# (a 46 KB table takes ~1.4 s) and swapped in when ready.
+RENDER_BUDGET = 0.05  # seconds
 
 
-@dataclass(eq=False)  # identity hashing: entries are keys of the line cache
+class _PlainBody(Sequence[Strip]):
+    """The rows of a huge message, wrapped by cell width; each row is drawn when asked for.
+
+    Wrapping is a split of each source line into runs of at most ``width`` cells (ASCII
+    lines by slicing, others with Rich's ``chop_cells``), so a few megabytes take tens of
+    milliseconds, and ``extend`` re-wraps only from the last source line on.
+    """
+
+    def __init__(self, text: str, width: int, extra: list[Strip] | None = None) -> None:
+        self.width = width
+        self.extra: list[Strip] = extra or []  # the error line(s), drawn after the text
+        self._rows: list[str] = []
+        self._last_line_row = 0  # first row of the last source line (it may still grow)
+        self._last_line_start = 0  # its offset in the text
+        self._length = 0
+        self.extend(text)
+
+    def extend(self, text: str) -> int:
+        """Take *text* (the old text plus more); return the first row that may have changed."""
+        start = self._last_line_start
+        del self._rows[self._last_line_row :]
+        first = self._last_line_row
+        rows = self._rows
+        width = self.width
+        segment = text[start:]
+        offset = start
+        for line in segment.split("\n"):
+            self._last_line_row = len(rows)
+            self._last_line_start = offset
+            offset += len(line) + 1
+            if len(line) <= width and line.isascii() and "\t" not in line:
+                rows.append(line)
+            elif line.isascii() and "\t" not in line:
+                rows.extend(line[i : i + width] for i in range(0, len(line), width))
+            else:
+                rows.extend(chop_cells(line.expandtabs(4), width) or [""])
+        self._length = len(text)
+        return first
+
+    def __len__(self) -> int:
+        return len(self._rows) + len(self.extra)
+
+    @overload
+    def __getitem__(self, index: int) -> Strip: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Strip]: ...
+    def __getitem__(self, index: int | slice) -> Strip | list[Strip]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if index >= len(self._rows):
+            return self.extra[index - len(self._rows)]
+        row = self._rows[index]
+        return Strip([Segment(row)], cell_len(row)).extend_cell_length(self.width)
+
+
+# A top-level fenced code block, for messages too big to parse (see code_blocks).
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n(.*?\n)?^ {0,3}\1[`~]*[ \t]*$", re.M | re.S)
+
+
+def _cost(body: Sequence[Strip] | None) -> int:
+    """Lines a body holds in the cache (a plain body draws its rows on demand: none)."""
+    return 0 if body is None or isinstance(body, _PlainBody) else len(body)
+
+
+# Identity hashing: entries are keys of the line cache. No repr: bodies can be megabytes.
+@dataclass(eq=False, repr=False)
 class _Entry:
     role: str
     content: str
@@ -79,7 +158,9 @@ class _Entry:
     created: datetime | None = None
     height: int = 2  # rows: header + body + separator; an estimate until `measured`
     measured: bool = False
-    body: list[Strip] | None = None  # rendered body (+ error line) at the log's width
+    body: Sequence[Strip] | None = None  # rendered body (+ error line) at the log's width
+    plain: bool = False  # drawn as plain text lines (huge, or too slow to render as Markdown)
+    plain_for_now: bool = False  # plain only while streaming: Markdown comes back at the end
     stream: StreamRenderer | None = None  # set while the reply streams
     pending: list[str] = field(default_factory=list)  # chunks not yet rendered
 
@@ -192,6 +273,7 @@ class MessageLog(ScrollView, can_focus=True):
         the reader has just sent it and will want to see the reply."""
         if role == "user":
             self.following = True
+            self._focused = None  # a mark from before the new exchange would copy an old one
         entry = _Entry(role, content, provider, model, status, error, created)
         return self._add(entry)
 
@@ -216,6 +298,7 @@ class MessageLog(ScrollView, can_focus=True):
     def start_reply(self, provider: str, model: str) -> int:
         if self._streaming is not None:  # never two live replies; close the old one
             self.finish_reply("cancelled")
+        self._focused = None  # a new reply resets the mark: `c` and `[` start from the end
         entry = _Entry("assistant", "", provider, model, status="streaming")
         entry.stream = _markdown().StreamRenderer()
         index = self._add(entry)
@@ -244,11 +327,43 @@ class MessageLog(ScrollView, can_focus=True):
         entry.provider = provider or entry.provider
         entry.model = model or entry.model
         stream, entry.stream = entry.stream, None
-        body: list[Strip] | None = None
-        if stream is not None and self._width > 0 and not stream.needs_full_render(entry.content):
+        body: Sequence[Strip] | None = None
+        if entry.plain and isinstance(entry.body, _PlainBody) and entry.body.width == self._width:
+            body = entry.body  # already holds every row; only the error line may be new
+            body.extra = self._error_lines(entry, *self._render_context())
+            body.extend(entry.content)
+        elif (
+            stream is not None
+            and self._width > 0
+            and not entry.plain
+            and not stream.needs_full_render(entry.content)
+        ):
             # The streamed blocks equal a whole render; only the tail may be stale.
             body = stream.render(*self._render_context(), entry.content)
         self._set_body(index, body)
+        if entry.plain_for_now and len(entry.content) <= PLAIN_LIMIT:
+            self._render_in_thread(entry)
+
+    def _render_in_thread(self, entry: _Entry) -> None:
+        """Render *entry* as Markdown off the event loop; swap it in when done."""
+        if self._width <= 0:
+            return
+        width = self._width
+        console, options = self._render_context()
+        text = clean(entry.content)
+        render = _markdown().render_markdown
+
+        def work() -> None:
+            lines = render(console, options, text)
+            self.app.call_from_thread(self._rendered_in_thread, entry, width, lines)
+
+        self.run_worker(work, thread=True, exit_on_error=False, group="markdown")
+
+    def _rendered_in_thread(self, entry: _Entry, width: int, lines: list[Strip]) -> None:
+        if width != self._width or entry.stream is not None or entry not in self._entries:
+            return  # re-wrapped, restarted or removed meanwhile: this render is stale
+        entry.plain = entry.plain_for_now = False
+        self._set_body(self._entries.index(entry), lines)
 
     def set_header(
         self,
@@ -293,7 +408,12 @@ class MessageLog(ScrollView, can_focus=True):
 
     def code_blocks(self, index: int) -> list[str]:
         """The fenced code blocks of message *index*, raw, in order."""
-        return _markdown().code_blocks(self.message_text(index))
+        text = self.message_text(index)
+        if len(text) > PLAIN_LIMIT:
+            # Parsing megabytes of Markdown takes seconds; top-level fences are found by
+            # a scan of the lines instead (the message is shown as plain text anyway).
+            return [match.group(2) or "" for match in _FENCE.finditer(text)]
+        return _markdown().code_blocks(text)
 
     # ------------------------------------------------------------------ layout
 
@@ -475,8 +595,12 @@ class MessageLog(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ rendering
 
-    def _render_body(self, entry: _Entry) -> list[Strip]:
+    def _render_body(self, entry: _Entry) -> Sequence[Strip]:
         console, options = self._render_context()
+        if entry.plain or len(entry.content) > PLAIN_LIMIT:
+            entry.plain = True
+            errors = self._error_lines(entry, console, options)
+            return _PlainBody(clean(entry.content), self._width, errors)
         if entry.stream is not None:
             lines = entry.stream.render(console, options, entry.content)
         elif entry.role == "assistant":
@@ -492,9 +616,11 @@ class MessageLog(ScrollView, can_focus=True):
         text = Text.assemble(("✗ error: ", "bold red"), (clean(entry.error), "red"), end="")
         return _markdown().to_strips(console, text, options)
 
-    def _set_body_quiet(self, entry: _Entry, body: list[Strip]) -> None:
+    def _set_body_quiet(self, entry: _Entry, body: Sequence[Strip]) -> None:
         self._drop_body(entry)
         entry.body = body
+        if isinstance(body, _PlainBody):
+            return  # rows are drawn on demand; nothing to evict
         self._cached[entry] = None
         self._cached_lines += len(body)
         self._evict()
@@ -502,7 +628,7 @@ class MessageLog(ScrollView, can_focus=True):
     def _drop_body(self, entry: _Entry) -> None:
         if entry in self._cached:
             del self._cached[entry]
-            self._cached_lines -= len(entry.body or ())
+            self._cached_lines -= _cost(entry.body)
         entry.body = None
 
     def _evict(self) -> None:
@@ -514,7 +640,7 @@ class MessageLog(ScrollView, can_focus=True):
                 continue
             self._drop_body(entry)
 
-    def _set_body(self, index: int, body: list[Strip] | None) -> None:
+    def _set_body(self, index: int, body: Sequence[Strip] | None) -> None:
         """Replace a message's lines (None: render now) and update the view."""
         entry = self._entries[index]
         if self._width <= 0:  # not sized yet; rendered once we know the width
@@ -522,8 +648,8 @@ class MessageLog(ScrollView, can_focus=True):
             return
         if body is None:
             body = self._render_body(entry)
-        elif entry.error:
-            body = body + self._error_lines(entry, *self._render_context())
+        elif entry.error and not isinstance(body, _PlainBody):
+            body = list(body) + self._error_lines(entry, *self._render_context())
         self._set_body_quiet(entry, body)
         self._measure(index)
         self._layout()
@@ -577,7 +703,7 @@ class MessageLog(ScrollView, can_focus=True):
                 # layout right after this frame.
                 if self._measure(index):
                     self.call_after_refresh(self._settle)
-            else:
+            elif entry in self._cached:  # a plain body is not in the line cache
                 self._cached.move_to_end(entry)
             body = entry.body or []
             content = body[row - 1] if row - 1 < len(body) else Strip.blank(self._width)
@@ -630,11 +756,24 @@ class MessageLog(ScrollView, can_focus=True):
         entry = self._entries[index]
         if not self._take_pending(entry) or self._width <= 0:
             return
+        plain = entry.body if isinstance(entry.body, _PlainBody) else None
+        if plain is not None and plain.width == self._width:
+            # Plain rows: only the last source line and what follows are wrapped again.
+            old_rows = len(plain)
+            first = plain.extend(entry.content)
+            self._after_tick(index, first, old_rows, len(plain))
+            return
         old = entry.body or []
         # Where the previous render's tail began: a block that was still growing then (and
         # is final now) may have changed, so the comparison starts there, not at the new tail.
         first = entry.stream.tail_start if entry.stream is not None else 0
+        started = perf_counter()
         self._set_body_quiet(entry, self._render_body(entry))
+        if perf_counter() - started > RENDER_BUDGET and not entry.plain:
+            # Rendering this reply as Markdown holds keys up: go on with plain text lines.
+            entry.plain = entry.plain_for_now = True
+            first = 0
+            self._set_body_quiet(entry, self._render_body(entry))
         new = entry.body or []
         self._measure(index)
         self._layout()
@@ -643,9 +782,20 @@ class MessageLog(ScrollView, can_focus=True):
         # Repaint only the lines that changed: usually just the last one or two.
         while first < len(old) and first < len(new) and old[first] == new[first]:
             first += 1
+        self._refresh_rows(index, first, len(old), len(new))
+
+    def _after_tick(self, index: int, first: int, old_rows: int, new_rows: int) -> None:
+        self._measure(index)
+        self._layout()
+        if self.following and self._scroll_in_steps():
+            return
+        self._refresh_rows(index, first, old_rows, new_rows)
+
+    def _refresh_rows(self, index: int, first: int, old_rows: int, new_rows: int) -> None:
+        """Repaint body rows *first* on of message *index*, as far as they are in view."""
         start = self._offsets[index] + 1 + first
-        end = self._offsets[index] + 1 + max(len(old), len(new))  # header + body rows
-        if len(new) != len(old):
+        end = self._offsets[index] + 1 + max(old_rows, new_rows)  # header + body rows
+        if new_rows != old_rows:
             end += 1  # the separator moved
         top = round(self.scroll_y)
         start = max(start, top)

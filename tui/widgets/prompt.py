@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
+from textual.widgets.text_area import EditResult
 
 
 class PromptArea(TextArea):
@@ -13,7 +16,14 @@ class PromptArea(TextArea):
 
     Terminals send alt+enter as plain Enter, so ctrl+j (a bare LF, which every terminal
     sends) is the newline key; shift+enter works too where the terminal reports it.
+
+    A paste longer than ``PASTE_INLINE_LIMIT`` is not put into the TextArea (wrapping and
+    drawing 5 MB there took ~20 s and every key after it was slow): it is kept aside and a
+    one-line marker naming its size stands in its place; Enter sends the marker's text.
+    Deleting the marker drops the paste; editing inside it leaves the marker's words.
     """
+
+    PASTE_INLINE_LIMIT: ClassVar[int] = 100_000
 
     BINDINGS = [
         Binding("ctrl+j", "newline", "Newline", key_display="^j"),
@@ -37,12 +47,42 @@ class PromptArea(TextArea):
             compact=True,
             placeholder="Message — Enter sends, ctrl+j adds a line",
         )
+        self._pastes: dict[str, str] = {}  # marker -> the pasted text it stands for
+
+    @property
+    def message(self) -> str:
+        """The text Enter would send: the prompt with every paste marker expanded."""
+        text = self.text
+        for marker, pasted in self._pastes.items():
+            if marker in text:
+                text = text.replace(marker, pasted)
+        return text
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        if len(event.text) <= self.PASTE_INLINE_LIMIT or self.read_only:
+            await super()._on_paste(event)
+            return
+        event.stop()
+        event.prevent_default()
+        lines = event.text.count("\n") + 1
+        marker = (
+            f"⟦pasted text {len(self._pastes) + 1}: "
+            f"{len(event.text):,} characters, {lines:,} lines⟧"
+        )
+        self._pastes[marker] = event.text
+        if result := self._replace_via_keyboard(marker, *self.selection):
+            self.move_cursor(result.end_location)
+            self.focus()
+
+    def clear(self) -> EditResult:
+        self._pastes.clear()
+        return super().clear()
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
             event.stop()
             event.prevent_default()
-            self.post_message(self.Submitted(self, self.text))
+            self.post_message(self.Submitted(self, self.message))
             return
         if event.key in ("shift+enter", "ctrl+j"):
             event.stop()
@@ -62,5 +102,6 @@ class PromptArea(TextArea):
 
     def set_text(self, text: str) -> None:
         """Replace the content and put the cursor at its end."""
+        self._pastes.clear()
         self.load_text(text)
         self.move_cursor(self.document.end)

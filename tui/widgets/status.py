@@ -22,13 +22,25 @@ class StatusLine(Static):
         self._started = 0.0
         self._first: float | None = None
         self._chunks = 0
+        # A model chosen while a reply streams: shown once that reply ends, because until
+        # then the line names the model that is answering.
+        self._next: tuple[str, str] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.state in ("waiting", "streaming")
 
     def set_model(self, provider: str, model: str) -> None:
+        if self.busy:
+            self._next = (provider, model)
+            return
         self.provider, self.model = provider, model
         self._redraw()
 
     def set_state(self, state: str, detail: str = "") -> None:
         self.state, self.detail = state, detail
+        if not self.busy and self._next is not None:
+            (self.provider, self.model), self._next = self._next, None
         if state == "waiting":
             self._started, self._first, self._chunks = time.monotonic(), None, 0
         self._redraw()
@@ -57,7 +69,12 @@ class StatusLine(Static):
         text.append(" · ")
         text.append(clean(self.model) or "-")
         text.append(" · ")
-        style = {"error": "bold red", "streaming": "green", "waiting": "yellow"}.get(self.state, "")
+        style = {
+            "error": "bold red",
+            "cancelled": "yellow",
+            "streaming": "green",
+            "waiting": "yellow",
+        }.get(self.state, "")
         text.append(self.state, style=style)
         extra = self.speed_text() if self.state == "streaming" else self.detail
         if extra:

@@ -1,0 +1,238 @@
+"""The screen shows the truth: status line, recent models, focus, state file, TERM=dumb."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.app.host import host_config, screen_text
+from tests.servers import OpenAIServer
+from tui.app import ChattermApp
+from tui.config import ProviderConfig
+from tui.screens.sessions import SessionsScreen
+from tui.store import Message, SessionStore
+
+SIZE = (100, 30)
+CHATTERM = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "chatterm"
+
+
+def make_app(tmp_path: Path, server: OpenAIServer, notes: list[str] | None = None) -> ChattermApp:
+    cfg = host_config(tmp_path, default_provider="local", default_model="m1")
+    cfg.providers["local"] = ProviderConfig(
+        name="local", kind="openai", base_url=server.base_url, models=("m1", "m2")
+    )
+    app = ChattermApp(cfg, SessionStore(tmp_path / "sessions"), state_path=tmp_path / "state.json")
+    if notes is not None:
+        original = app.notify
+
+        def notify(message: str, **kwargs: object) -> None:
+            notes.append(message)
+            original(message, **kwargs)  # type: ignore[arg-type]
+
+        app.notify = notify  # type: ignore[method-assign]
+    return app
+
+
+async def wait_until(pilot, test: Callable[[], bool], seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not test():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition never became true")
+        await pilot.pause(0.05)
+
+
+def status_text(app: ChattermApp) -> str:
+    return str(app.conversation.status.render())
+
+
+async def test_ctrl_t_returns_to_the_starting_model(tmp_path: Path) -> None:
+    with OpenAIServer(reply="ok") as server:
+        app = make_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            app.switch_model("local", "m2")
+            await pilot.press("ctrl+t")
+            await wait_until(pilot, lambda: app.conversation.session.model == "m1")
+            assert "local · m1" in status_text(app)
+
+
+async def test_stopped_reply_says_cancelled_in_the_status_line(tmp_path: Path) -> None:
+    with OpenAIServer(reply="word " * 400, delay=0.05) as server:
+        app = make_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press(*"hi", "enter")
+            screen = app.conversation
+            await wait_until(pilot, lambda: "streaming" in status_text(app))
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not screen.streaming)
+            assert "cancelled" in status_text(app)
+
+
+async def test_status_line_names_the_answering_model_until_the_reply_ends(
+    tmp_path: Path,
+) -> None:
+    with OpenAIServer(reply="word " * 200, delay=0.02) as server:
+        app = make_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press(*"hi", "enter")
+            screen = app.conversation
+            await wait_until(pilot, lambda: "streaming" in status_text(app))
+            app.switch_model("local", "m2")
+            await pilot.pause()
+            assert screen.streaming
+            assert "local · m1" in status_text(app)
+            await wait_until(pilot, lambda: not screen.streaming, 30)
+            assert "local · m2" in status_text(app)
+
+
+async def test_malformed_or_deeply_nested_state_file_is_ignored_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    for text in ("[" * 100_000 + "]" * 100_000, "{not json"):
+        (tmp_path / "state.json").write_text(text)
+        notes: list[str] = []
+        with OpenAIServer(reply="ok") as server:
+            app = make_app(tmp_path, server, notes)
+            async with app.run_test(size=SIZE) as pilot:
+                await wait_until(pilot, lambda notes=notes: any("state.json" in n for n in notes))
+                assert app.conversation is not None
+                warning = next(n for n in notes if "state.json" in n)
+                assert "\n" not in warning and "ignored" in warning
+
+
+async def test_opening_a_session_from_f3_focuses_the_prompt(tmp_path: Path) -> None:
+    with OpenAIServer(reply="ok") as server:
+        app = make_app(tmp_path, server)
+        store = app.store
+        old = store.new("local", "m1")
+        store.append(old, Message(role="user", content="old prompt"))
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+l")
+            await wait_until(pilot, lambda: app.focused is app.conversation.log_view)
+            await pilot.press("f3")
+            await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen))
+            await wait_until(pilot, lambda: app.screen._loaded)  # type: ignore[attr-defined]
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.conversation.session.id == old.id)
+            await wait_until(pilot, lambda: app.focused is app.conversation.prompt)
+            await pilot.press(*"typed")
+            await wait_until(pilot, lambda: app.conversation.prompt.text == "typed")
+
+
+def test_term_dumb_refuses_and_points_to_ask(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TERM": "dumb",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "CHATTERM_DATA_DIR": str(tmp_path / "data"),
+    }
+    env.pop("CHATTERM_CONFIG", None)
+    done = subprocess.run(
+        [str(CHATTERM)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "chatterm ask" in lines[0] and "terminal" in lines[0]
+    assert "\x1b" not in done.stdout + done.stderr
+
+
+async def _keys_seen(app: ChattermApp, pilot) -> str:
+    """Every row the F1 list shows, scrolling down a row at a time to its end."""
+    from tui.screens.help import KeysScreen
+
+    await pilot.press("f1")
+    await wait_until(pilot, lambda: isinstance(app.screen, KeysScreen))
+    await pilot.pause()
+    seen = screen_text(app)
+    if app.size.height <= 24:  # too short for the list: a sign says there is more
+        await wait_until(pilot, lambda: "more below" in screen_text(app))
+    for _ in range(40):
+        await pilot.press("down")
+        await pilot.pause()
+        seen += "\n" + screen_text(app)
+    return seen
+
+
+async def test_f1_lists_every_key_at_80x24_and_120x40(tmp_path: Path) -> None:
+    from tui.screens.help import KEYS
+
+    for size in ((80, 24), (120, 40)):
+        with OpenAIServer(reply="ok") as server:
+            app = make_app(tmp_path, server)
+            async with app.run_test(size=size) as pilot:
+                seen = await _keys_seen(app, pilot)
+                for key, what in KEYS:
+                    assert key in seen and what in seen, (size, key)
+                for key in ("F5", "ctrl+p", "F1", "ctrl+q"):
+                    assert key in seen, (size, key)
+
+
+async def test_c_copies_the_newest_reply_after_an_old_message_was_marked(tmp_path: Path) -> None:
+    with OpenAIServer(reply=["first reply"]) as server:
+        app = make_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.conversation
+            await pilot.press(*"one", "enter")
+            await wait_until(
+                pilot, lambda: not screen.streaming and len(screen.session.messages) == 2
+            )
+            await pilot.press("ctrl+l", "left_square_bracket", "left_square_bracket")
+            await wait_until(pilot, lambda: screen.log_view.focused_index == 0)  # "one" marked
+            server.reply = ["second reply"]
+            await pilot.press("tab", *"two", "enter")
+            await wait_until(
+                pilot, lambda: not screen.streaming and len(screen.session.messages) == 4
+            )
+            await wait_until(pilot, lambda: "second reply" in screen_text(app))
+            await pilot.press("ctrl+l", "c")
+            await wait_until(pilot, lambda: app.clipboard != "")
+            assert app.clipboard == "second reply"
+            # "[" from the bottom marks the newest message on screen, then goes up from it.
+            await pilot.press("left_square_bracket")
+            await wait_until(pilot, lambda: screen.log_view.focused_index == 3)
+            await pilot.press("left_square_bracket", "c")
+            await wait_until(pilot, lambda: app.clipboard == "two")
+
+
+async def test_at_40_columns_the_test_button_and_updated_column_are_whole(
+    tmp_path: Path,
+) -> None:
+    from textual.widgets import Button, DataTable
+
+    from tui.screens.providers import ProvidersScreen
+
+    with OpenAIServer(reply="ok") as server:
+        app = make_app(tmp_path, server)
+        session = app.store.new("local", "m1")
+        app.store.append(session, Message(role="user", content="hello"))
+        async with app.run_test(size=(40, 24)) as pilot:
+            await pilot.press("f4")
+            await wait_until(pilot, lambda: isinstance(app.screen, ProvidersScreen))
+            button = app.screen.query_one("#provider-test", Button)
+            details = app.screen.query_one("#provider-details")
+            # The whole button lies inside its pane (at 40 columns it was cut to "Tes").
+            await pilot.pause()
+            assert details.content_region.contains_region(button.region), (
+                details.content_region,
+                button.region,
+            )
+            await pilot.press("escape")
+            await pilot.press("f3")
+            await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen))
+            await wait_until(pilot, lambda: app.screen._loaded)  # type: ignore[attr-defined]
+            table = app.screen.query_one(DataTable)
+            widths = {str(c.key.value): c.width for c in table.columns.values()}
+            assert widths.get("updated", 16) >= 16  # whole "YYYY-MM-DD HH:MM", or dropped
+            total = sum(c.get_render_width(table) for c in table.columns.values())
+            assert total <= table.size.width  # nothing is cut off at the right
+            stamp = table.get_cell_at((0, list(table.columns).index("updated")))
+            assert stamp is not None
+            await wait_until(pilot, lambda: str(stamp)[:10] in screen_text(app))

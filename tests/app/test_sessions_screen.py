@@ -191,14 +191,18 @@ async def test_rename_saves_through_the_store(tmp_path: Path) -> None:
     async with Host().run_test(size=SIZE) as pilot:
         await open_screen(pilot, store)
         await pilot.press("r")
-        await pilot.pause()
-        assert pilot.app.focused is not None and pilot.app.focused.id == "rename-input"
-        await pilot.press("ctrl+u", *"After", "enter")
-        await pilot.pause()
-        assert store.load(session_id).title == "After"
-        assert "After" in screen_text(pilot.app)
-        await pilot.press("r", "ctrl+u", *"x", "escape")  # Esc cancels
-        await pilot.pause()
+        await until(pilot, lambda: getattr(pilot.app.focused, "id", None) == "rename-input")
+        rename = pilot.app.focused
+        await until(pilot, lambda: rename.value == "Before")  # filled in before we edit it
+        await pilot.press("ctrl+u", *"After")
+        await until(pilot, lambda: rename.value == "After")
+        await pilot.press("enter")
+        await until(pilot, lambda: store.load(session_id).title == "After")
+        await until(pilot, lambda: "After" in screen_text(pilot.app))
+        await pilot.press("r")
+        await until(pilot, lambda: getattr(pilot.app.focused, "id", None) == "rename-input")
+        await pilot.press("ctrl+u", *"x", "escape")  # Esc cancels
+        await until(pilot, lambda: getattr(pilot.app.focused, "id", None) != "rename-input")
         assert store.load(session_id).title == "After"
 
 

@@ -139,10 +139,11 @@ class ChattermApp(App[None]):
         if driver is not None:
             driver.write = lambda data: None  # type: ignore[method-assign]
             driver.flush = lambda: None  # type: ignore[method-assign]
-            writer = getattr(driver, "_writer_thread", None)
-            if writer is not None and not writer.is_alive():
-                # It died on the dead terminal before SIGHUP was handled; closing the driver
-                # would wait on its queue for ever.
+            # Let go of the writer thread whatever its state: it may die on the dead
+            # terminal (EIO) after this point with its queue full, and closing the driver
+            # would then wait on that queue for ever. It is a daemon and nothing more is
+            # queued for it, so it ends with the process.
+            if hasattr(driver, "_writer_thread"):
                 driver._writer_thread = None  # type: ignore[attr-defined]
             driver.disable_input()
         self._exit_after_reply(cancel=False, return_code=0)

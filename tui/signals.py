@@ -55,13 +55,18 @@ class Terminal:
         return False
 
     def detach(self) -> bool:
-        """Point every terminal descriptor at /dev/null (stdin at a pipe nobody writes, so
-        a reader blocks instead of spinning on end-of-file). True the first time."""
+        """Point every terminal descriptor at /dev/null (stdin at an empty non-blocking pipe,
+        so a reader neither spins on end-of-file nor blocks). True the first time."""
         if self.detached:
             return False
         self.detached = True
         null = os.open(os.devnull, os.O_RDWR)
-        quiet_in, self._keep = os.pipe()  # the write end stays open: reads just wait
+        quiet_in, self._keep = os.pipe()  # the write end stays open: never end-of-file
+        # Non-blocking: a reader that saw the terminal readable just before the swap (Textual's
+        # input thread) gets EAGAIN and ends, instead of blocking in read() for ever and
+        # holding the process open at exit; select() on the empty pipe never fires, so
+        # nothing spins either.
+        os.set_blocking(quiet_in, False)
         try:
             for fd in self.ttys:
                 os.dup2(quiet_in if fd == 0 else null, fd)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.markdown import Markdown
 from textual.app import App, ComposeResult
 from textual.geometry import Region
@@ -32,6 +34,14 @@ def visible_text(log: MessageLog) -> str:
     return "\n".join(log.render_line(y).text for y in range(log.size.height))
 
 
+async def shows(pilot, log: MessageLog, text: str, seconds: float = 10) -> None:
+    """Wait until *text* is drawn: a tick on a busy machine can come late."""
+    deadline = time.monotonic() + seconds
+    while text not in visible_text(log):
+        assert time.monotonic() < deadline, visible_text(log)
+        await pilot.pause(1 / log.STREAM_FPS)
+
+
 async def test_a_streaming_reply_scrolls_by_half_a_screen_and_keeps_its_end_in_view() -> None:
     app = Host()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -41,9 +51,13 @@ async def test_a_streaming_reply_scrolls_by_half_a_screen_and_keeps_its_end_in_v
         for n in range(120):
             log.append(f"line {n} of the reply\n\n")
             if n % 3 == 2:
-                await pilot.pause(1.5 / log.STREAM_FPS)  # at least one tick
+                # The end comes into view within a tick or two; on a busy machine a tick can
+                # be late, so wait for it (a deadline, not a fixed pause).
+                deadline = time.monotonic() + 10
+                while f"line {n} of the reply" not in visible_text(log):
+                    assert time.monotonic() < deadline, visible_text(log)
+                    await pilot.pause(1 / log.STREAM_FPS)
                 positions.append(round(log.scroll_y))
-                assert f"line {n} of the reply" in visible_text(log)  # the end stays in view
                 assert log.following and log.scroll_y == log.max_scroll_y
         moves = len(set(positions))
         view = log.scrollable_content_region.height
@@ -63,11 +77,10 @@ async def test_a_tick_repaints_only_the_rows_that_changed() -> None:
         log = app.query_one(MessageLog)
         log.start_reply("p", "m")
         log.append("A first paragraph.\n\nThe second one grows")
-        await pilot.pause(1.5 / log.STREAM_FPS)
+        await shows(pilot, log, "The second one grows")
         repainted = record_repaints(log)
         log.append(" a little")
-        await pilot.pause(1.5 / log.STREAM_FPS)
-        assert "The second one grows a little" in visible_text(log)
+        await shows(pilot, log, "The second one grows a little")
         assert repainted, "the tick repainted nothing"
         assert all(region.height == 1 for region in repainted), repainted  # one line, not the view
 
@@ -78,10 +91,10 @@ async def test_a_block_that_completes_is_repainted_whole_when_the_next_one_start
         log = app.query_one(MessageLog)
         log.start_reply("p", "m")
         log.append("A first paragraph.\n\n> A quote that is still gro")
-        await pilot.pause(1.5 / log.STREAM_FPS)
+        await shows(pilot, log, "A quote that is still gro")
         repainted = record_repaints(log)
         log.append("wing and ends here.\n\n## Next\n\nThe next paragraph")
-        await pilot.pause(1.5 / log.STREAM_FPS)
+        await shows(pilot, log, "The next paragraph")
         rows = visible_text(log).splitlines()
         [quote] = [y for y, row in enumerate(rows) if "A quote that is still growing" in row]
         # The quote's row changed when its block became final: the terminal must get it again,

@@ -119,6 +119,10 @@ def test_ask_says_clearly_when_the_reply_could_not_be_saved_at_all(
     assert saved(env) == []
 
 
+def status_text(app: ChattermApp) -> str:
+    return str(app.conversation.status.render())
+
+
 async def test_the_app_warns_streams_to_the_end_and_saves_when_the_disk_has_room(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,10 +141,17 @@ async def test_the_app_warns_streams_to_the_end_and_saves_when_the_disk_has_room
             await pilot.pause(0.05)
         assert "No space left" in warnings(app)
         assert screen.streaming  # the warning came while the reply went on
+        # ...and it stays under the reply (the status line), not only in a passing toast.
+        while "not saved yet" not in status_text(app) and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert "not saved yet" in status_text(app)
         disk.mend()
         while screen.streaming and time.monotonic() < deadline:
             await pilot.pause(0.05)
         assert not screen.streaming
+        while "not saved yet" in status_text(app) and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert "not saved yet" not in status_text(app)  # saved again: the warning goes
         assert "word059" in screen_text(app)
     [doc] = saved(env)
     reply = doc["messages"][-1]

@@ -161,7 +161,9 @@ class ConversationScreen(Screen[None]):
         """A full disk: the reply goes on in memory; say so, and say when it is saved."""
         if text:
             self.notify(text, title="Not saved yet", severity="warning", timeout=20, markup=False)
+            self.status.set_warning("not saved yet: retrying every second")
         else:
+            self.status.set_warning("")
             self.notify("Saving works again: the reply is saved.", markup=False)
 
     def _notice(self, text: str) -> None:

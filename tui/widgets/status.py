@@ -25,6 +25,9 @@ class StatusLine(Static):
         # A model chosen while a reply streams: shown once that reply ends, because until
         # then the line names the model that is answering.
         self._next: tuple[str, str] | None = None
+        # A problem that outlasts a toast (the disk is full and the reply is not saved yet):
+        # shown on this line, just under the reply, until it is solved.
+        self.warning = ""
 
     @property
     def busy(self) -> bool:
@@ -43,6 +46,10 @@ class StatusLine(Static):
             (self.provider, self.model), self._next = self._next, None
         if state == "waiting":
             self._started, self._first, self._chunks = time.monotonic(), None, 0
+        self._redraw()
+
+    def set_warning(self, text: str) -> None:
+        self.warning = text
         self._redraw()
 
     def count(self, chunks: int = 1) -> None:
@@ -79,6 +86,8 @@ class StatusLine(Static):
         extra = self.speed_text() if self.state == "streaming" else self.detail
         if extra:
             text.append(f" · {clean(extra)}", style="dim")
+        if self.warning:
+            text.append(f" · ⚠ {clean(self.warning)}", style="bold yellow")
         # One row (height: 1 in the stylesheet), so no layout pass: one would also repaint
         # the log's scrollbar, four times a second while a reply streams.
         self.update(text, layout=False)

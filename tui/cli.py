@@ -245,7 +245,7 @@ async def _providers_async(args: argparse.Namespace, config: Config) -> int:
     try:
         for name in core.provider_names():
             p = core.provider(name)
-            flags = provider_flags(p)
+            flags = p.flags()
             configured = "configured" if p.configured else "needs key: " + p.key_hint()
             models = (
                 await p.list_models() if args.live and p.configured else list(p.instance_models)
@@ -260,19 +260,6 @@ async def _providers_async(args: argparse.Namespace, config: Config) -> int:
     finally:
         await core.aclose()
     return EXIT_OK
-
-
-def provider_flags(p) -> list[str]:  # p: Provider
-    flags = []
-    if p.needs_auth:
-        flags.append("needs key")
-    if not p.working:
-        flags.append("not working")
-    if not p.supports_stream:
-        flags.append("no streaming")
-    if not p.supports_message_history:
-        flags.append("no history")
-    return flags
 
 
 # -- sessions -------------------------------------------------------------------------------

@@ -95,6 +95,16 @@ class Provider:
         """Can it be called without failing on a missing key?"""
         return not self.needs_auth or bool(self.settings.api_key)
 
+    def flags(self) -> list[str]:
+        """What the declarations say a user should know, in words: for lists and screens."""
+        said = {
+            "needs key": self.needs_auth,
+            "not working": not self.working,
+            "no streaming": not self.supports_stream,
+            "no history": not self.supports_message_history,
+        }
+        return [flag for flag, holds in said.items() if holds]
+
     def key_hint(self) -> str:
         """Where a key goes, for messages: the setting and the environment variable."""
         # The kind's standard variable only for the built-in instance: config.settings_for

@@ -23,7 +23,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..cli import provider_flags
 from ..providers.base import Provider
 from ..sanitize import one_line
 
@@ -72,7 +71,7 @@ def filter_entries(entries: list[Entry], query: str) -> list[Entry]:
 
 def flags_for(provider: Provider) -> str:
     """The provider's caveats; "needs key" only while the key is actually missing."""
-    flags = provider_flags(provider)
+    flags = provider.flags()
     if provider.configured and "needs key" in flags:
         flags.remove("needs key")
     return " · ".join(flags)

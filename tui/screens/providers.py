@@ -20,7 +20,6 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..cli import provider_flags
 from ..config import ConfigError, ProviderConfig, save
 from ..providers.base import Provider
 from ..providers.errors import ProviderError
@@ -140,7 +139,7 @@ class ProvidersScreen(Screen[None]):
             ("label", one_line(provider.label, 60)),
             ("kind", provider.kind),
             ("URL", one_line(url, 200)),
-            ("flags", " · ".join(provider_flags(provider)) or "none"),
+            ("flags", " · ".join(provider.flags()) or "none"),
             ("key", self._key_state(name, provider)),
         ]
         if proxy := provider.settings.proxy:  # its password, if any, is never drawn

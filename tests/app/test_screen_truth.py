@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.app.host import host_config, screen_text
 from tests.servers import OpenAIServer
 from tui.app import ChattermApp
@@ -236,3 +238,27 @@ async def test_at_40_columns_the_test_button_and_updated_column_are_whole(
             stamp = table.get_cell_at((0, list(table.columns).index("updated")))
             assert stamp is not None
             await wait_until(pilot, lambda: str(stamp)[:10] in screen_text(app))
+
+
+async def test_the_status_line_estimates_tokens_from_text_not_from_chunks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One chunk of 400 characters is about 100 tokens, not one: the figure says so."""
+    from textual.app import App, ComposeResult
+
+    from tui.widgets import status as status_module
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield status_module.StatusLine()
+
+    async with One().run_test() as pilot:
+        status = pilot.app.query_one(status_module.StatusLine)
+        now = [100.0]
+        monkeypatch.setattr(status_module.time, "monotonic", lambda: now[0])
+        status.set_state("waiting")
+        status.count("x" * 400)
+        now[0] += 1.0  # a second later
+        speed = status.speed_text()
+        monkeypatch.undo()  # the real clock again before the app shuts down
+        assert speed == "~100 tok/s · first token 0.00 s"

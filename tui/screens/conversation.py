@@ -134,7 +134,7 @@ class ConversationScreen(Screen[None]):
         try:
             async for text in exchange.chunks():
                 log.append(text)
-                self.status.count()
+                self.status.count(text)
         except ProviderError as err:
             self._finished(exchange, "error", errors(str(err)))
         except asyncio.CancelledError:

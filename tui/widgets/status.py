@@ -9,6 +9,8 @@ from textual.widgets import Static
 
 from ..sanitize import clean
 
+CHARS_PER_TOKEN = 4  # a rough English average; real counts come from the service's usage
+
 
 class StatusLine(Static):
     """Shows what the conversation talks to and what it is doing."""
@@ -21,7 +23,7 @@ class StatusLine(Static):
         self.detail = ""
         self._started = 0.0
         self._first: float | None = None
-        self._chunks = 0
+        self._chars = 0
         # A model chosen while a reply streams: shown once that reply ends, because until
         # then the line names the model that is answering.
         self._next: tuple[str, str] | None = None
@@ -45,19 +47,19 @@ class StatusLine(Static):
         if not self.busy and self._next is not None:
             (self.provider, self.model), self._next = self._next, None
         if state == "waiting":
-            self._started, self._first, self._chunks = time.monotonic(), None, 0
+            self._started, self._first, self._chars = time.monotonic(), None, 0
         self._redraw()
 
     def set_warning(self, text: str) -> None:
         self.warning = text
         self._redraw()
 
-    def count(self, chunks: int = 1) -> None:
-        """Called per chunk; the speed text is drawn by ``tick`` at the log's pace."""
+    def count(self, text: str) -> None:
+        """Called per chunk of reply text; the speed is drawn by ``tick`` at the log's pace."""
         if self._first is None:
             self._first = time.monotonic()
             self.state = "streaming"
-        self._chunks += chunks
+        self._chars += len(text)
 
     def tick(self) -> None:
         if self.state == "streaming":
@@ -68,7 +70,9 @@ class StatusLine(Static):
             return ""
         elapsed = max(time.monotonic() - self._first, 1e-3)
         ttft = self._first - self._started
-        return f"{self._chunks / elapsed:.0f} tok/s · first token {ttft:.2f} s"
+        # Services send text in chunks of any size, so chunks are no measure of tokens; about
+        # four characters a token is (for English), and the line says it is an estimate.
+        return f"~{self._chars / CHARS_PER_TOKEN / elapsed:.0f} tok/s · first token {ttft:.2f} s"
 
     def _redraw(self) -> None:
         text = Text()

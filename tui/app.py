@@ -281,5 +281,8 @@ def run_app(args: argparse.Namespace, config: Config) -> int:
             timeout=30,
             markup=False,
         )
+    from .widgets.paste_parser import install
+
+    install()  # a 5 MB paste reaches the prompt in a fraction of a second, not ~15 s
     app.run()
     return app.return_code or 0  # 1 after a crash, so a script or a test can tell

@@ -21,12 +21,17 @@ as Rich markup, so "[bold]" or "[@click=app.quit]" in a reply is shown, not obey
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from time import perf_counter
 from types import ModuleType
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, overload
 
+from rich.cells import cell_len, chop_cells
 from rich.console import Console, ConsoleOptions
 from rich.segment import Segment
 from rich.style import Style
@@ -41,25 +46,15 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from ..sanitize import clean
-from .log_layout import FENCE, Entry, Offsets, PlainBody, RenderCache, estimate
 
-# The names this module used before the layout moved to log_layout (tests import them).
-_Entry, _PlainBody, _estimate = Entry, PlainBody, estimate
+if TYPE_CHECKING:
+    from .markdown_render import StreamRenderer
 
 ROLE_LABELS = {"user": "you", "assistant": "assistant", "system": "system"}
+# Plain ANSI colours so the header reads the same in a 16-colour terminal.
+ROLE_STYLES = {"user": "bold cyan", "assistant": "bold green", "system": "bold magenta"}
 STATUS_LABELS = {"streaming": "streaming…", "cancelled": "cancelled", "error": "error"}
-# Colours come from the theme through component classes (styled in chatterm.tcss and
-# DEFAULT_CSS), so the theme chosen in F5 and a 16-colour terminal both reach them.
-ROLE_CLASSES = {
-    "user": "message-log--user-header",
-    "assistant": "message-log--assistant-header",
-    "system": "message-log--system-header",
-}
-STATUS_CLASSES = {
-    "streaming": "message-log--streaming",
-    "cancelled": "message-log--cancelled",
-    "error": "message-log--error",
-}
+STATUS_STYLES = {"streaming": "italic yellow", "cancelled": "yellow", "error": "bold red"}
 
 
 def _markdown() -> ModuleType:
@@ -74,7 +69,7 @@ GUTTER = 2  # left columns: "▌ " on the focused message, blank otherwise
 FOCUS_MARK = "▌"
 MIN_BODY_WIDTH = 8
 FALLBACK_WIDTH = 80  # for estimates made before the widget has a size
-# Past this many characters a message is drawn as plain text lines (PlainBody), not as
+# Past this many characters a message is drawn as plain text lines (_PlainBody), not as
 # Markdown: Rich lays out a whole block at once (a 1 MB table took >20 s), and the UI must
 # keep taking keys. Every character is still shown, wrapped at the width.
 PLAIN_LIMIT = 200_000
@@ -83,6 +78,91 @@ PLAIN_LIMIT = 200_000
 # Such a reply (under PLAIN_LIMIT) gets its Markdown back when it ends, rendered in a thread
 # (a 46 KB table takes ~1.4 s) and swapped in when ready.
 RENDER_BUDGET = 0.05  # seconds
+
+
+class _PlainBody(Sequence[Strip]):
+    """The rows of a huge message, wrapped by cell width; each row is drawn when asked for.
+
+    Wrapping is a split of each source line into runs of at most ``width`` cells (ASCII
+    lines by slicing, others with Rich's ``chop_cells``), so a few megabytes take tens of
+    milliseconds, and ``extend`` re-wraps only from the last source line on.
+    """
+
+    def __init__(self, text: str, width: int, extra: list[Strip] | None = None) -> None:
+        self.width = width
+        self.extra: list[Strip] = extra or []  # the error line(s), drawn after the text
+        self._rows: list[str] = []
+        self._last_line_row = 0  # first row of the last source line (it may still grow)
+        self._last_line_start = 0  # its offset in the text
+        self._length = 0
+        self.extend(text)
+
+    def extend(self, text: str) -> int:
+        """Take *text* (the old text plus more); return the first row that may have changed."""
+        start = self._last_line_start
+        del self._rows[self._last_line_row :]
+        first = self._last_line_row
+        rows = self._rows
+        width = self.width
+        segment = text[start:]
+        offset = start
+        for line in segment.split("\n"):
+            self._last_line_row = len(rows)
+            self._last_line_start = offset
+            offset += len(line) + 1
+            if len(line) <= width and line.isascii() and "\t" not in line:
+                rows.append(line)
+            elif line.isascii() and "\t" not in line:
+                rows.extend(line[i : i + width] for i in range(0, len(line), width))
+            else:
+                rows.extend(chop_cells(line.expandtabs(4), width) or [""])
+        self._length = len(text)
+        return first
+
+    def __len__(self) -> int:
+        return len(self._rows) + len(self.extra)
+
+    @overload
+    def __getitem__(self, index: int) -> Strip: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Strip]: ...
+    def __getitem__(self, index: int | slice) -> Strip | list[Strip]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if index >= len(self._rows):
+            return self.extra[index - len(self._rows)]
+        row = self._rows[index]
+        return Strip([Segment(row)], cell_len(row)).extend_cell_length(self.width)
+
+
+# A top-level fenced code block, for messages too big to parse (see code_blocks).
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n(.*?\n)?^ {0,3}\1[`~]*[ \t]*$", re.M | re.S)
+
+
+def _cost(body: Sequence[Strip] | None) -> int:
+    """Lines a body holds in the cache (a plain body draws its rows on demand: none)."""
+    return 0 if body is None or isinstance(body, _PlainBody) else len(body)
+
+
+# Identity hashing: entries are keys of the line cache. No repr: bodies can be megabytes.
+@dataclass(eq=False, repr=False)
+class _Entry:
+    role: str
+    content: str
+    provider: str = ""
+    model: str = ""
+    status: str = ""
+    error: str = ""
+    created: datetime | None = None
+    height: int = 2  # rows: header + body + separator; an estimate until `measured`
+    measured: bool = False
+    body: Sequence[Strip] | None = None  # rendered body (+ error line) at the log's width
+    plain: bool = False  # drawn as plain text lines (huge, or too slow to render as Markdown)
+    plain_for_now: bool = False  # plain only while streaming: Markdown comes back at the end
+    stream: StreamRenderer | None = None  # set while the reply streams
+    pending: list[str] = field(default_factory=list)  # chunks not yet rendered
 
 
 class MessageLog(ScrollView, can_focus=True):
@@ -97,25 +177,8 @@ class MessageLog(ScrollView, can_focus=True):
         &:focus {
             background-tint: $foreground 4%;
         }
-        & > .message-log--user-header { color: $primary; text-style: bold; }
-        & > .message-log--assistant-header { color: $success; text-style: bold; }
-        & > .message-log--system-header { color: $accent; text-style: bold; }
-        & > .message-log--streaming { color: $warning; text-style: italic; }
-        & > .message-log--cancelled { color: $warning; }
-        & > .message-log--error { color: $error; text-style: bold; }
-        & > .message-log--muted { color: $foreground-muted; }
-        & > .message-log--focus-mark { color: $accent; text-style: bold; }
-        & > .message-log--code { background: $surface-lighten-1; }
     }
     """
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        *ROLE_CLASSES.values(),
-        *STATUS_CLASSES.values(),
-        "message-log--muted",
-        "message-log--focus-mark",
-        "message-log--code",
-    }
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "scroll_up", "Scroll up", show=False),
@@ -137,9 +200,8 @@ class MessageLog(ScrollView, can_focus=True):
     STREAM_FPS: ClassVar[int] = 10
     # Fraction of the view to scroll by at once while following a streaming reply.
     STREAM_SCROLL_STEP: ClassVar[float] = 0.5
-    # Messages whose rendered lines are kept (Textual's LRUCache counts items, not lines);
-    # heights stay known after eviction. A few screens' worth even of one-line messages.
-    CACHE_LIMIT: ClassVar[int] = 200
+    # Rendered lines kept across all messages; heights stay known after eviction.
+    LINE_CACHE_LIMIT: ClassVar[int] = 20_000
 
     following: var[bool] = var(True)
     """True while the view sticks to the bottom. Set it to True to jump there."""
@@ -157,9 +219,11 @@ class MessageLog(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._entries: list[_Entry] = []
-        self._offsets = Offsets()  # first row of each entry, then the total
+        self._offsets: list[int] = [0]  # first row of each entry, then the total
+        self._valid = 0  # _offsets[: _valid + 1] are correct
         self._width = -1  # body width the caches were rendered at; -1 until sized
-        self._cache = RenderCache(self.CACHE_LIMIT)
+        self._cached: OrderedDict[_Entry, None] = OrderedDict()  # LRU of entries with body
+        self._cached_lines = 0
         self._streaming: int | None = None
         self._timer: Timer | None = None
         self._focused: int | None = None
@@ -182,8 +246,10 @@ class MessageLog(ScrollView, can_focus=True):
     def clear(self) -> None:
         self._stop_timer()
         self._entries.clear()
-        self._offsets.clear()
-        self._cache.clear()
+        self._offsets = [0]
+        self._valid = 0
+        self._cached.clear()
+        self._cached_lines = 0
         self._streaming = None
         self._focused = None
         self._floor = 0
@@ -208,7 +274,7 @@ class MessageLog(ScrollView, can_focus=True):
         if role == "user":
             self.following = True
             self._focused = None  # a mark from before the new exchange would copy an old one
-        entry = Entry(role, content, provider, model, status, error, created, cache=self._cache)
+        entry = _Entry(role, content, provider, model, status, error, created)
         return self._add(entry)
 
     def load(self, messages: Iterable[object]) -> None:
@@ -221,11 +287,10 @@ class MessageLog(ScrollView, can_focus=True):
                 for name in ("role", "content", "provider", "model", "status", "error")
             }
             created = getattr(message, "created", None)
-            when = created if isinstance(created, datetime) else None
-            entry = Entry(**field_text, created=when, cache=self._cache)
-            entry.height = estimate(entry, width)
+            entry = _Entry(**field_text, created=created if isinstance(created, datetime) else None)
+            entry.height = _estimate(entry, width)
             self._entries.append(entry)
-        self._offsets.invalidate(0)
+        self._valid = 0
         self._layout()
         self._settle()
         self.refresh()
@@ -234,7 +299,7 @@ class MessageLog(ScrollView, can_focus=True):
         if self._streaming is not None:  # never two live replies; close the old one
             self.finish_reply("cancelled")
         self._focused = None  # a new reply resets the mark: `c` and `[` start from the end
-        entry = Entry("assistant", "", provider, model, status="streaming", cache=self._cache)
+        entry = _Entry("assistant", "", provider, model, status="streaming")
         entry.stream = _markdown().StreamRenderer()
         index = self._add(entry)
         self._streaming = index
@@ -263,7 +328,7 @@ class MessageLog(ScrollView, can_focus=True):
         entry.model = model or entry.model
         stream, entry.stream = entry.stream, None
         body: Sequence[Strip] | None = None
-        if entry.plain and isinstance(entry.body, PlainBody) and entry.body.width == self._width:
+        if entry.plain and isinstance(entry.body, _PlainBody) and entry.body.width == self._width:
             body = entry.body  # already holds every row; only the error line may be new
             body.extra = self._error_lines(entry, *self._render_context())
             body.extend(entry.content)
@@ -279,7 +344,7 @@ class MessageLog(ScrollView, can_focus=True):
         if entry.plain_for_now and len(entry.content) <= PLAIN_LIMIT:
             self._render_in_thread(entry)
 
-    def _render_in_thread(self, entry: Entry) -> None:
+    def _render_in_thread(self, entry: _Entry) -> None:
         """Render *entry* as Markdown off the event loop; swap it in when done."""
         if self._width <= 0:
             return
@@ -294,7 +359,7 @@ class MessageLog(ScrollView, can_focus=True):
 
         self.run_worker(work, thread=True, exit_on_error=False, group="markdown")
 
-    def _rendered_in_thread(self, entry: Entry, width: int, lines: list[Strip]) -> None:
+    def _rendered_in_thread(self, entry: _Entry, width: int, lines: list[Strip]) -> None:
         if width != self._width or entry.stream is not None or entry not in self._entries:
             return  # re-wrapped, restarted or removed meanwhile: this render is stale
         entry.plain = entry.plain_for_now = False
@@ -331,7 +396,7 @@ class MessageLog(ScrollView, can_focus=True):
         self._drop_body(entry)
         if self._focused is not None and self._focused >= len(self._entries):
             self._focused = len(self._entries) - 1 if self._entries else None
-        self._offsets.invalidate(index)
+        self._valid = min(self._valid, index)
         self._layout()
         self._settle()
         self.refresh()
@@ -347,7 +412,7 @@ class MessageLog(ScrollView, can_focus=True):
         if len(text) > PLAIN_LIMIT:
             # Parsing megabytes of Markdown takes seconds; top-level fences are found by
             # a scan of the lines instead (the message is shown as plain text anyway).
-            return [match.group(2) or "" for match in FENCE.finditer(text)]
+            return [match.group(2) or "" for match in _FENCE.finditer(text)]
         return _markdown().code_blocks(text)
 
     # ------------------------------------------------------------------ layout
@@ -370,7 +435,14 @@ class MessageLog(ScrollView, can_focus=True):
 
     def _layout(self) -> None:
         """Bring the row offsets up to date and publish the virtual size."""
-        self._offsets.update(self._entries)
+        offsets = self._offsets
+        entries = self._entries
+        del offsets[self._valid + 1 :]
+        total = offsets[self._valid]
+        for entry in entries[self._valid :]:
+            total += entry.height
+            offsets.append(total)
+        self._valid = len(entries)
         self._update_virtual_size()
 
     def _update_virtual_size(self) -> None:
@@ -395,11 +467,11 @@ class MessageLog(ScrollView, can_focus=True):
 
     def _index_at(self, y: int) -> int:
         """Index of the entry covering row *y* (offsets must be current)."""
-        return self._offsets.index_at(y)
+        return max(0, min(len(self._entries) - 1, bisect_right(self._offsets, y) - 1))
 
-    def _add(self, entry: Entry) -> int:
+    def _add(self, entry: _Entry) -> int:
         self._floor = 0
-        entry.height = estimate(entry, self._body_width_or_fallback())
+        entry.height = _estimate(entry, self._body_width_or_fallback())
         self._entries.append(entry)
         index = len(self._entries) - 1
         self._layout()
@@ -421,7 +493,7 @@ class MessageLog(ScrollView, can_focus=True):
         if height == entry.height:
             return False
         entry.height = height
-        self._offsets.invalidate(index)
+        self._valid = min(self._valid, index)
         return True
 
     def _settle(self) -> None:
@@ -498,13 +570,15 @@ class MessageLog(ScrollView, can_focus=True):
             anchor = (index, fraction)
         self._width = width
         self._floor = 0
-        self._cache.clear(self._entries)
+        self._cached.clear()
+        self._cached_lines = 0
         for entry in self._entries:
+            entry.body = None
             entry.measured = False
-            entry.height = estimate(entry, width)
+            entry.height = _estimate(entry, width)
             if entry.stream is not None:
                 entry.stream.reset()
-        self._offsets.invalidate(0)
+        self._valid = 0
         self._layout()
         if anchor is not None:
             index, fraction = anchor
@@ -521,12 +595,12 @@ class MessageLog(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ rendering
 
-    def _render_body(self, entry: Entry) -> Sequence[Strip]:
+    def _render_body(self, entry: _Entry) -> Sequence[Strip]:
         console, options = self._render_context()
         if entry.plain or len(entry.content) > PLAIN_LIMIT:
             entry.plain = True
             errors = self._error_lines(entry, console, options)
-            return PlainBody(clean(entry.content), self._width, errors)
+            return _PlainBody(clean(entry.content), self._width, errors)
         if entry.stream is not None:
             lines = entry.stream.render(console, options, entry.content)
         elif entry.role == "assistant":
@@ -536,24 +610,35 @@ class MessageLog(ScrollView, can_focus=True):
             lines = plain(console, options, clean(entry.content)) if entry.content else []
         return lines + self._error_lines(entry, console, options)
 
-    def _style(self, name: str) -> Style:
-        """A component class's style (foreground and text style only: the row keeps the
-        log's background). ``partial`` leaves out what the class does not set."""
-        return self.get_component_rich_style(name, partial=True)
-
-    def _error_lines(self, entry: Entry, console: Console, options: ConsoleOptions) -> list[Strip]:
+    def _error_lines(self, entry: _Entry, console: Console, options: ConsoleOptions) -> list[Strip]:
         if not entry.error:
             return []
-        error = self._style("message-log--error")
-        plain_error = Style(color=error.color)
-        text = Text.assemble(("✗ error: ", error), (clean(entry.error), plain_error), end="")
+        text = Text.assemble(("✗ error: ", "bold red"), (clean(entry.error), "red"), end="")
         return _markdown().to_strips(console, text, options)
 
-    def _set_body_quiet(self, entry: Entry, body: Sequence[Strip]) -> None:
-        self._cache.store(entry, body)
+    def _set_body_quiet(self, entry: _Entry, body: Sequence[Strip]) -> None:
+        self._drop_body(entry)
+        entry.body = body
+        if isinstance(body, _PlainBody):
+            return  # rows are drawn on demand; nothing to evict
+        self._cached[entry] = None
+        self._cached_lines += len(body)
+        self._evict()
 
-    def _drop_body(self, entry: Entry) -> None:
-        self._cache.drop(entry)
+    def _drop_body(self, entry: _Entry) -> None:
+        if entry in self._cached:
+            del self._cached[entry]
+            self._cached_lines -= _cost(entry.body)
+        entry.body = None
+
+    def _evict(self) -> None:
+        # Oldest first; a message that is streaming keeps its lines.
+        while self._cached_lines > self.LINE_CACHE_LIMIT and len(self._cached) > 1:
+            entry = next(iter(self._cached))
+            if entry.stream is not None:
+                self._cached.move_to_end(entry)
+                continue
+            self._drop_body(entry)
 
     def _set_body(self, index: int, body: Sequence[Strip] | None) -> None:
         """Replace a message's lines (None: render now) and update the view."""
@@ -563,7 +648,7 @@ class MessageLog(ScrollView, can_focus=True):
             return
         if body is None:
             body = self._render_body(entry)
-        elif entry.error and not isinstance(body, PlainBody):
+        elif entry.error and not isinstance(body, _PlainBody):
             body = list(body) + self._error_lines(entry, *self._render_context())
         self._set_body_quiet(entry, body)
         self._measure(index)
@@ -572,12 +657,11 @@ class MessageLog(ScrollView, can_focus=True):
             self._scroll_to_end()
         self.refresh()
 
-    def _header(self, index: int, entry: Entry, focused: bool) -> Strip:
+    def _header(self, index: int, entry: _Entry, focused: bool) -> Strip:
         width = self._width
         label = ROLE_LABELS.get(entry.role, clean(entry.role) or "?")
         header = Text(end="", no_wrap=True)
-        role = ROLE_CLASSES.get(entry.role)
-        header.append(label, self._style(role) if role else Style(bold=True))
+        header.append(label, ROLE_STYLES.get(entry.role, "bold"))
         who = "/".join(part for part in (entry.provider, entry.model) if part)
         if who and entry.role == "assistant":
             header.append(" · ", "dim")
@@ -585,8 +669,7 @@ class MessageLog(ScrollView, can_focus=True):
         if entry.status and entry.status != "complete":
             status = STATUS_LABELS.get(entry.status, clean(entry.status))
             header.append(" · ", "dim")
-            kind = STATUS_CLASSES.get(entry.status)
-            header.append(status, self._style(kind) if kind else Style(italic=True))
+            header.append(status, STATUS_STYLES.get(entry.status, "italic"))
         if focused:
             header.stylize("reverse")
         stamp = entry.created.astimezone().strftime("%H:%M") if entry.created else ""
@@ -603,7 +686,7 @@ class MessageLog(ScrollView, can_focus=True):
         entries = self._entries
         if not entries or y < 0 or self._width <= 0:
             return None
-        if self._offsets.stale < len(entries):
+        if self._valid < len(entries):
             self._layout()
         if y >= self._offsets[-1]:
             return None
@@ -615,15 +698,17 @@ class MessageLog(ScrollView, can_focus=True):
         if row == 0:
             content = self._header(index, entry, focused)
         else:
-            if entry not in self._cache:
+            if entry.body is None:
                 # Normally _settle has rendered it; if not, render now and fix the
                 # layout right after this frame.
                 if self._measure(index):
                     self.call_after_refresh(self._settle)
-            body = self._cache.get(entry) or []  # marks it used
+            elif entry in self._cached:  # a plain body is not in the line cache
+                self._cached.move_to_end(entry)
+            body = entry.body or []
             content = body[row - 1] if row - 1 < len(body) else Strip.blank(self._width)
         gutter = Strip(
-            [Segment(FOCUS_MARK, self._style("message-log--focus-mark")), Segment(" ")]
+            [Segment(FOCUS_MARK, Style(bold=True, color="cyan")), Segment(" ")]
             if focused
             else [Segment(" " * GUTTER)],
             GUTTER,
@@ -656,7 +741,7 @@ class MessageLog(ScrollView, can_focus=True):
             self._timer.stop()
             self._timer = None
 
-    def _take_pending(self, entry: Entry) -> bool:
+    def _take_pending(self, entry: _Entry) -> bool:
         if not entry.pending:
             return False
         entry.content += clean("".join(entry.pending))
@@ -671,7 +756,7 @@ class MessageLog(ScrollView, can_focus=True):
         entry = self._entries[index]
         if not self._take_pending(entry) or self._width <= 0:
             return
-        plain = entry.body if isinstance(entry.body, PlainBody) else None
+        plain = entry.body if isinstance(entry.body, _PlainBody) else None
         if plain is not None and plain.width == self._width:
             # Plain rows: only the last source line and what follows are wrapped again.
             old_rows = len(plain)
@@ -848,3 +933,12 @@ class MessageLog(ScrollView, can_focus=True):
             self.notify("No such code block in this message.", severity="warning")
             return
         self.post_message(self.Copy(blocks[number - 1] if number else blocks[-1], "code"))
+
+
+def _estimate(entry: _Entry, width: int) -> int:
+    """Rows for a message not rendered yet: one per source line plus wrapping."""
+    text = entry.content
+    body = (text.count("\n") + 1 + len(text) // max(1, width)) if text else 0
+    if entry.error:
+        body += 1 + len(entry.error) // max(1, width)
+    return 2 + body

@@ -89,6 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("md", "json"), default="md")
     rm = sub.add_parser("rm", help="move a conversation to the trash")
     rm.add_argument("id")
+
+    keys = commands.add_parser(
+        "keys",
+        help="every key of the app, with your [keys] from config.toml",
+        description="Every action of the app: its keys (yours from [keys] where set), what "
+        "it does, and the id to remap it with in config.toml, e.g. `[keys]` then "
+        '`model_picker = "f9"`.',
+    )
+    keys.add_argument("--markdown", action="store_true", help="as a Markdown table (the README's)")
     return parser
 
 

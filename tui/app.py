@@ -5,36 +5,39 @@ from __future__ import annotations
 import argparse
 import asyncio
 from contextlib import suppress
+from functools import partial
 from pathlib import Path
 
 from rich.console import RenderableType
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.worker import Worker
 
+from . import keymap
 from .chat import Core
-from .commands import ChattermCommands
+from .choice import Choice, NothingToContinue, choose, reopen
+from .commands import ChattermCommands, PaletteEntry
 from .config import Config, ConfigError, permissions_warning
 from .paths import data_dir
+from .providers.errors import ProviderError
 from .screens.conversation import FIRST_RUN_HINT, ConversationScreen
 from .screens.help import KeysScreen
+from .services import Services
 from .signals import ReplySignals
-from .state import RecentModels
 from .store import Session, SessionError, SessionStore, default_root
+from .widgets.bindings import bindings
 
 
 class ChattermApp(App[None]):
     CSS_PATH = "chatterm.tcss"
     TITLE = "chatterm"
     COMMANDS = App.COMMANDS | {ChattermCommands}
-    BINDINGS = [
-        Binding("f1", "show_keys", "Keys"),
-        Binding("f3", "open_sessions", "Sessions", show=False),
-        Binding("f4", "open_providers", "Providers", show=False),
-        Binding("f5", "open_settings", "Settings", show=False),
-        Binding("ctrl+q", "quit", "Quit"),
-    ]
+    # Every key is the registry's (tui/keymap.py), Textual's own ctrl+q and ctrl+p too, so
+    # a user's [keys] can move them; ctrl+c still says how to quit.
+    inherit_bindings = False
+    BINDINGS = bindings("app", [Binding("ctrl+c", "help_quit", show=False, system=True)])
 
     def __init__(
         self,
@@ -45,22 +48,56 @@ class ChattermApp(App[None]):
         provider: str | None = None,
         model: str | None = None,
         state_path: Path | None = None,
+        choice: Choice | None = None,
     ) -> None:
+        """*choice* is run_app's, resolved before the app starts (so a usage error never
+        opens the app); tests pass *session*, *provider* and *model* instead."""
         super().__init__()
-        self.core = Core(config, store)
-        self.config = config
-        self.store = store
-        self.recent = RecentModels(state_path or data_dir() / "state.json")
+        self.services = Services.build(config, store, state_path or data_dir() / "state.json")
         self._initial = session
         self._choice = (provider, model)
+        self._given = choice
         self._hint = ""  # the first-run hint, set with the first screen
+        self._main: ConversationScreen | None = None
+        self.set_keymap(keymap.textual_keymap(config.keys))
+
+    @property
+    def core(self) -> Core:
+        return self.services.core
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    @property
+    def store(self) -> SessionStore:
+        return self.services.store
 
     # -- start ----------------------------------------------------------------------------
     def get_default_screen(self) -> ConversationScreen:
         # The conversation is the first screen itself, not pushed over Textual's blank one:
         # one screen fewer to compose, style, resume and suspend before the first paint.
-        session, self._hint = self._first_session()
-        return ConversationScreen(session, hint=self._hint)
+        choice = self._first_choice()
+        for notice in choice.notices:
+            self.notify(notice, markup=False)  # a provider named by a file: never markup
+        new = choice.new and choice.session.provider == "echo"
+        self._hint = FIRST_RUN_HINT if new and not self.config.default_provider else ""
+        if not choice.new:
+            self.sub_title = choice.session.title
+        self._main = ConversationScreen(self.services, choice.session, hint=self._hint)
+        return self._main
+
+    def _first_choice(self) -> Choice:
+        if self._given is not None:
+            return self._given
+        provider, model = self._choice
+        try:
+            if self._initial is not None:
+                return reopen(self.core, self._initial, provider, model)
+            return choose(self.core, provider=provider, model=model)
+        except (ConfigError, ProviderError) as err:  # run_app refuses these before: a test
+            self.notify(str(err), severity="error", markup=False)
+            return choose(self.core)
 
     def on_mount(self) -> None:
         self._watch_signals()
@@ -76,34 +113,12 @@ class ChattermApp(App[None]):
             )
         if warning := permissions_warning(self.config.path):
             self.notify(warning, severity="warning", timeout=15, markup=False)
-        if self.recent.warning:
-            self.notify(self.recent.warning, severity="warning", timeout=10, markup=False)
+        if self.services.recent.warning:
+            self.notify(self.services.recent.warning, severity="warning", timeout=10, markup=False)
+        for warning in self.services.key_warnings():
+            self.notify(warning, title="Keys", severity="warning", timeout=15, markup=False)
         if self._hint:
             self._probe_local_ollama()
-
-    def _first_session(self) -> tuple[Session, str]:
-        if self._initial is not None:
-            session = self._initial
-            if session.provider not in self.core.provider_names():
-                name, model = self.core.default_choice()
-                # The provider comes from the session file: untrusted, so never markup.
-                gone = f"{session.provider} is not configured any more; using {name}."
-                self.notify(gone, markup=False)
-                session.provider, session.model = name, model
-            provider, model = self._choice
-            if provider or model:
-                session.provider = provider or session.provider
-                session.model = self.core.model_for(session.provider, model)
-            self.sub_title = session.title
-            return session, ""
-        provider, model = self._choice
-        if provider:
-            model = self.core.model_for(provider, model)
-        else:
-            provider, default_model = self.core.default_choice()
-            model = model or default_model
-        hint = "" if provider != "echo" or self.config.default_provider else FIRST_RUN_HINT
-        return self.store.new(provider, model, self.config.system_prompt), hint
 
     @work(exclusive=True, group="probe")
     async def _probe_local_ollama(self) -> None:
@@ -169,79 +184,63 @@ class ChattermApp(App[None]):
             return
         super().panic(*renderables)
 
-    # -- helpers used by screens and the palette --------------------------------------------
+    # -- the conversation and the palette -------------------------------------------------
     @property
     def conversation(self) -> ConversationScreen | None:
-        for screen in self.screen_stack:
-            if isinstance(screen, ConversationScreen):
-                return screen
-        return None
+        return self._main
 
-    def all_models(self) -> list[tuple[str, str]]:
-        return [
-            (name, model)
-            for name in self.core.provider_names()
-            for model in self.core.provider(name).instance_models
-        ]
+    def node_for(self, scope: keymap.Scope) -> DOMNode | None:
+        """Where an action of *scope* runs (the palette runs it there)."""
+        screen = self._main
+        if scope == "app":
+            return self
+        if screen is None or not screen.is_mounted:
+            return None
+        nodes: dict[str, DOMNode] = {
+            "conversation": screen,
+            "log": screen.log_view,
+            "prompt": screen.prompt,
+        }
+        return nodes.get(scope)
 
-    def switch_model(self, provider: str, model: str) -> None:
-        if (screen := self.conversation) is not None:
-            screen.switch_model(provider, model)
-
-    def open_session_id(self, session_id: str | None) -> None:
-        if not session_id or (screen := self.conversation) is None:
-            return
-        try:
-            session = self.store.load(session_id)
-        except SessionError as err:
-            self.notify(str(err), severity="error", markup=False)
-            return
-        if not session.provider:  # a hand-written file may name none: the default answers
-            session.provider, session.model = self.core.default_choice()
-        screen.open_session(session)
+    def palette_entries(self) -> list[PaletteEntry]:
+        """Every action with a palette title, then a "Switch to" entry per known model."""
+        entries = []
+        for action in keymap.palette_actions():
+            if (node := self.node_for(action.scope)) is not None:
+                run = partial(self.run_action, action.action, node)
+                entries.append(PaletteEntry(action.palette, self.services.key_for(action.id), run))
+        if (screen := self._main) is not None:
+            for provider, model in self.services.all_models():
+                switch = partial(screen.switch_model, provider, model)
+                title = f"Switch to {provider}/{model}"
+                entries.append(PaletteEntry(title, "model", switch, discover=False))
+        return entries
 
     # -- actions ----------------------------------------------------------------------------
-    def action_screen_action(self, name: str) -> None:
-        if (screen := self.conversation) is not None:
-            getattr(screen, f"action_{name}")()
-
     def action_show_keys(self) -> None:
         if not isinstance(self.screen, KeysScreen):
-            self.push_screen(KeysScreen())
-
-    def action_pick_model(self) -> None:
-        from .screens.model_picker import ModelPickerScreen
-
-        screen = self.conversation
-        if screen is None or isinstance(self.screen, ModelPickerScreen):
-            return
-        current = (screen.session.provider, screen.session.model)
-
-        def chosen(choice: tuple[str, str] | None) -> None:
-            if choice:
-                self.switch_model(*choice)
-
-        self.push_screen(ModelPickerScreen(current), chosen)
+            self.push_screen(KeysScreen(self.services))
 
     def action_open_sessions(self) -> None:
         from .screens.sessions import SessionsScreen
 
-        if isinstance(self.screen, SessionsScreen):
+        screen = self._main
+        if screen is None or isinstance(self.screen, SessionsScreen):
             return
-        current = self.conversation.session.id if self.conversation else None
-        self.push_screen(SessionsScreen(self.store, current), self.open_session_id)
+        self.push_screen(SessionsScreen(self.services, screen.session.id), screen.open_session_id)
 
     def action_open_providers(self) -> None:
         from .screens.providers import ProvidersScreen
 
         if not isinstance(self.screen, ProvidersScreen):
-            self.push_screen(ProvidersScreen())
+            self.push_screen(ProvidersScreen(self.services))
 
     def action_open_settings(self) -> None:
         from .screens.settings import SettingsScreen
 
         if not isinstance(self.screen, SettingsScreen):
-            self.push_screen(SettingsScreen())
+            self.push_screen(SettingsScreen(self.services))
 
 
 def run_app(args: argparse.Namespace, config: Config) -> int:
@@ -259,20 +258,18 @@ def run_app(args: argparse.Namespace, config: Config) -> int:
         )
         return 2
     store = SessionStore(default_root())
-    session = None
+    core = Core(config, store)  # only for choosing: the app builds its own
+    which = {"provider": args.provider, "model": args.model}
     try:
-        if args.session or args.cont:
-            session_id = store.resolve(args.session) if args.session else store.latest()
-            if session_id is None:
-                print("chatterm: no saved conversation to continue yet", file=sys.stderr)
-            else:
-                session = store.load(session_id)
-        if args.provider:
-            Core(config, store).check_choice(args.provider, args.model or "")
-    except (SessionError, ConfigError) as err:
+        try:
+            choice = choose(core, session=args.session, cont=args.cont, **which)
+        except NothingToContinue as err:
+            print(f"chatterm: {err}", file=sys.stderr)  # and a new conversation opens
+            choice = choose(core, **which)
+    except (SessionError, ConfigError, ProviderError) as err:
         print(f"chatterm: {err}", file=sys.stderr)
         return 2
-    app = ChattermApp(config, store, session=session, provider=args.provider, model=args.model)
+    app = ChattermApp(config, store, choice=choice)
     if problem := store.check():  # e.g. root's after `sudo chatterm`: open, and say so
         app.notify(
             problem,

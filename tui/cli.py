@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.command and (warning := permissions_warning(config.path)):
         _err(f"warning: {warning}")
-    handlers = {"ask": _ask, "providers": _providers, "sessions": _sessions}
+    handlers = {"ask": _ask, "providers": _providers, "sessions": _sessions, "keys": _keys}
     handler = handlers.get(args.command or "", _app)
     try:
         return handler(args, config)
@@ -109,8 +109,7 @@ async def _ask_async(args: argparse.Namespace, config: Config, prompt: str) -> i
     core = Core(config, _store())
     try:
         try:
-            session, provider, model = await _choose_session(core, args)
-            core.check_choice(provider, model)
+            session, provider, model = await _choose_session(core, args)  # checked there
         except (ConfigError, SessionError, ProviderError) as err:
             _err(str(err))
             return EXIT_USAGE
@@ -204,30 +203,22 @@ def _finish_line(out: TextIO, wrote_newline: bool) -> None:
 
 
 async def _choose_session(core, args: argparse.Namespace):  # -> (Session, provider, model)
-    store = core.store
-    session_id = store.resolve(args.session) if args.session else None  # a unique prefix
-    session_id = session_id or (store.latest() if args.cont else None)
-    if args.cont and session_id is None:
-        raise ConfigError("no saved conversation to continue; start one without -c")
-    if session_id:
-        session = store.load(session_id)
-        # A hand-written file may name no provider or model: the defaults answer it.
-        session.provider = session.provider or core.default_choice()[0]
-        session.model = session.model or core.model_for(session.provider)
-        provider = args.provider or session.provider
-        same = provider == session.provider
-        model = args.model or (session.model if same else core.model_for(provider))
-    else:
-        provider, model = await core.probe_default() if not args.provider else (args.provider, "")
-        core.check_choice(provider, "")
-        model = core.model_for(provider, args.model or model)
-        system = (
-            args.system if getattr(args, "system", None) is not None else core.config.system_prompt
-        )
-        session = store.new(provider, model, system or "")
-    if (session.provider, session.model) != (provider, model):
-        session.provider, session.model = provider, model
-    return session, provider, model
+    from .choice import choose
+
+    probe = not (args.provider or args.session or args.cont)
+    chosen = choose(
+        core,
+        session=args.session,
+        cont=args.cont,
+        provider=args.provider,
+        model=args.model,
+        system=getattr(args, "system", None),
+        default=await core.probe_default() if probe else None,  # a local Ollama beats echo
+    )
+    for notice in chosen.notices:
+        _err(f"warning: {notice}")
+    session = chosen.session
+    return session, session.provider, session.model
 
 
 # -- providers ------------------------------------------------------------------------------
@@ -300,4 +291,27 @@ def _list_sessions(store) -> int:
         when = s.updated.astimezone().strftime("%Y-%m-%d %H:%M")
         model = one_line(f"{s.provider}/{s.model}", 28)
         print(f"{s.id:<22} {when:<16} {s.count:>4}  {model:<28} {one_line(s.title, 60)}")
+    return EXIT_OK
+
+
+# -- keys -----------------------------------------------------------------------------------
+
+
+def _keys(args: argparse.Namespace, config: Config) -> int:
+    from . import keymap
+
+    for warning in keymap.clashes(config.keys):
+        _err(f"warning: {warning}")
+    if args.markdown:
+        print(keymap.markdown_table(config.keys), end="")
+        return EXIT_OK
+    rows = keymap.rows(config.keys)
+    width = max(len(keys) for _scope, keys, _what, _id in rows)
+    heading = None
+    for scope, keys, what, action_id in rows:
+        if scope != heading:
+            print(f"{'' if heading is None else chr(10)}{keymap.HEADINGS[scope]}")
+            heading = scope
+        remap = f"[{action_id}]" if keymap.BY_ID[action_id].remap else "(fixed)"
+        print(f"  {keys:<{width}}  {what}  {remap}")
     return EXIT_OK

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .keymap import KeymapError, parse_overrides
 from .providers import KINDS
 from .providers.settings import ProviderSettings
 from .sanitize import clean, one_line
@@ -55,6 +56,9 @@ class Config:
     theme: str | None = None
     system_prompt: str = ""
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    # [keys]: action id -> the keys that replace its defaults (see tui/keymap.py). Saving
+    # writes the table back as it was read, since nothing in the app edits it.
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     document: dict[str, Any] = field(default_factory=dict)  # the file as read, unknown keys too
     error: str | None = None  # set when the file was unusable and defaults are in force
 
@@ -190,6 +194,11 @@ def _parse(path: Path, doc: dict[str, Any]) -> Config:
         if name and name not in config.provider_names():
             where = "default_provider or fallback"
             raise ConfigError(f"{path}: unknown provider {name!r} (in {where})")
+    if "keys" in doc:
+        try:
+            config.keys = parse_overrides(doc["keys"])
+        except KeymapError as err:
+            raise ConfigError(f"{path}: {err}") from None
     return config
 
 
@@ -327,6 +336,14 @@ def _has_controls(text: str, multiline: bool = False) -> bool:
 
 
 # -- saving ---------------------------------------------------------------------------------
+
+
+def validated(config: Config) -> Config:
+    """*config* as load() would read it back after a save: the same checks, the same
+    messages (ConfigError). For edits made in the app before they are saved."""
+    checked = _parse(config.path, to_document(config))
+    _check_env_keys(checked)
+    return checked
 
 
 def to_document(config: Config) -> dict[str, Any]:

@@ -1,21 +1,25 @@
-"""A minimal host App for screen tests: the attributes ChattermApp gives its screens.
+"""A minimal host App for screen tests: it builds the ``Services`` a screen is given.
 
-Screens reach ``app.core``, ``app.config``, ``app.store`` and ``app.recent``; this host
-builds all four from a tmp dir and shows nothing itself, so a test pushes the screen it
-wants and drives it with the pilot.
+Screens get ``Services`` (config, core, store, recent models) in their constructor; this
+host builds them from a tmp dir and shows nothing itself, so a test pushes the screen it
+wants with ``app.services`` and drives it with the pilot.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from tests.servers import free_port
 from tui.chat import Core
 from tui.config import Config, ProviderConfig
+from tui.services import Services
 from tui.state import RecentModels
 from tui.store import SessionStore
 
@@ -44,10 +48,24 @@ class HostApp(App[None]):
 
     def __init__(self, config: Config, *, store: SessionStore | None = None) -> None:
         super().__init__()
-        self.config = config
-        self.store = store if store is not None else SessionStore(config.path.parent / "sessions")
-        self.core = Core(config, self.store)
-        self.recent = RecentModels(config.path.parent / "state.json")
+        store = store if store is not None else SessionStore(config.path.parent / "sessions")
+        self.services = Services.build(config, store, config.path.parent / "state.json")
+
+    @property
+    def core(self) -> Core:
+        return self.services.core
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    @property
+    def store(self) -> SessionStore:
+        return self.services.store
+
+    @property
+    def recent(self) -> RecentModels:
+        return self.services.recent
 
     def compose(self) -> ComposeResult:
         yield Static("host", id="host")
@@ -60,3 +78,18 @@ def screen_text(app: App[Any]) -> str:
     """Everything the current screen shows, as plain text lines (what a user would read)."""
     strips = app.screen._compositor.render_strips()
     return "\n".join(strip.text for strip in strips)
+
+
+def services_for(store: SessionStore) -> Services:
+    """Services around *store*, with the host config beside it (for screens of the store)."""
+    folder = store.root.parent
+    return Services.build(host_config(folder), store, folder / "state.json")
+
+
+async def wait_until(pilot: Pilot[Any], test: Callable[[], bool], seconds: float = 15) -> None:
+    """Let the app run until *test()* holds; fail after a generous wall-clock deadline."""
+    deadline = time.monotonic() + seconds
+    while not test():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition never became true")
+        await pilot.pause(0.02)

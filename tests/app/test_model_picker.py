@@ -19,7 +19,7 @@ async def open_picker(
     pilot: Pilot[None], current: tuple[str, str] = ("echo", "echo")
 ) -> tuple[ModelPickerScreen, Result]:
     results: Result = []
-    screen = ModelPickerScreen(current)
+    screen = ModelPickerScreen(pilot.app.services, current)
     pilot.app.push_screen(screen, results.append)
     await pilot.pause()
     return screen, results
@@ -78,9 +78,9 @@ async def test_escape_returns_none(tmp_path: Path) -> None:
 
 async def test_recent_models_come_first_then_the_current(tmp_path: Path) -> None:
     async with HostApp(host_config(tmp_path)).run_test(size=(80, 24)) as pilot:
-        pilot.app.recent.push("voigpt", "gpt-3.5-turbo")
-        pilot.app.recent.push("openai", "gpt-4o")
-        pilot.app.recent.push("gone", "model")  # a provider no longer configured is skipped
+        pilot.app.services.recent.push("voigpt", "gpt-3.5-turbo")
+        pilot.app.services.recent.push("openai", "gpt-4o")
+        pilot.app.services.recent.push("gone", "model")  # a provider no longer configured is skipped
         screen, _ = await open_picker(pilot, current=("echo", "echo-fast"))
         assert shown(screen)[:3] == [
             ("openai", "gpt-4o"),

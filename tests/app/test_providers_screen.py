@@ -20,7 +20,7 @@ OPENAI_KEY = "sk-test-key-000000"
 
 
 async def open_providers(pilot: Pilot[None], selected: str | None = None) -> ProvidersScreen:
-    screen = ProvidersScreen(selected)
+    screen = ProvidersScreen(pilot.app.services, selected)
     pilot.app.push_screen(screen)
     await pilot.pause()
     return screen

@@ -54,7 +54,7 @@ async def test_ctrl_t_returns_to_the_starting_model(tmp_path: Path) -> None:
     with OpenAIServer(reply="ok") as server:
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
-            app.switch_model("local", "m2")
+            app.conversation.switch_model("local", "m2")
             await pilot.press("ctrl+t")
             await wait_until(pilot, lambda: app.conversation.session.model == "m1")
             assert "local · m1" in status_text(app)
@@ -81,7 +81,7 @@ async def test_status_line_names_the_answering_model_until_the_reply_ends(
             await pilot.press(*"hi", "enter")
             screen = app.conversation
             await wait_until(pilot, lambda: "streaming" in status_text(app))
-            app.switch_model("local", "m2")
+            app.conversation.switch_model("local", "m2")
             await pilot.pause()
             assert screen.streaming
             assert "local · m1" in status_text(app)
@@ -164,14 +164,14 @@ async def _keys_seen(app: ChattermApp, pilot) -> str:
 
 
 async def test_f1_lists_every_key_at_80x24_and_120x40(tmp_path: Path) -> None:
-    from tui.screens.help import KEYS
+    from tui import keymap
 
     for size in ((80, 24), (120, 40)):
         with OpenAIServer(reply="ok") as server:
             app = make_app(tmp_path, server)
             async with app.run_test(size=size) as pilot:
                 seen = await _keys_seen(app, pilot)
-                for key, what in KEYS:
+                for _scope, key, what, _id in keymap.rows():
                     assert key in seen and what in seen, (size, key)
                 for key in ("F5", "ctrl+p", "F1", "ctrl+q"):
                     assert key in seen, (size, key)

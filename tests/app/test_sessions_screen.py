@@ -12,7 +12,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from tests.app.host import CSS_FILE
+from tests.app.host import CSS_FILE, services_for
 from tui.screens.sessions import SessionsScreen
 from tui.store import Message, SessionStore, SessionSummary
 
@@ -75,7 +75,7 @@ async def open_screen(
     pilot: Pilot[None], store: SessionStore, current_id: str | None = None
 ) -> tuple[SessionsScreen, Results]:
     results: Results = []
-    screen = SessionsScreen(store, current_id)
+    screen = SessionsScreen(services_for(store), current_id)
     pilot.app.push_screen(screen, results.append)
     await until(pilot, lambda: screen._loaded)
     await pilot.pause()
@@ -131,7 +131,7 @@ async def test_loading_runs_in_a_thread_and_keys_work_meanwhile(tmp_path: Path) 
     wanted = add_session(store, "Wanted", ("a", "b"))
     add_session(store, "Other", ("a", "b"))
     async with Host().run_test(size=SIZE) as pilot:
-        screen = SessionsScreen(store)
+        screen = SessionsScreen(services_for(store))
         pilot.app.push_screen(screen)
         await pilot.pause()
         assert "loading…" in screen_text(pilot.app)

@@ -166,7 +166,7 @@ async def test_the_app_shows_no_secret_on_screen_or_in_its_state_file(world: Wor
                 break
             await pilot.pause(0.05)
         texts.append(screen_text(app))
-        app.switch_model("voi", "gpt-3.5-turbo")  # the recent list is written
+        app.conversation.switch_model("voi", "gpt-3.5-turbo")  # the recent list is written
         await pilot.press("f4")
         await pilot.pause(0.3)
         for _ in range(len(config.provider_names())):

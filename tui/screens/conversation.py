@@ -8,14 +8,16 @@ from contextlib import suppress
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ..chat import Exchange, drop_last_reply
+from ..chat import Core, Exchange
+from ..edits import drop_last_exchange, drop_last_reply, last_prompt
 from ..providers.errors import ProviderError
 from ..sanitize import one_line
+from ..services import Services
 from ..store import Session, SessionError
+from ..widgets.bindings import bindings
 from ..widgets.message_log import MessageLog
 from ..widgets.prompt import PromptArea
 from ..widgets.status import StatusLine
@@ -31,21 +33,11 @@ class ConversationScreen(Screen[None]):
     # moment later, and each focus change rebuilds the footer's keys (a start-up cost).
     AUTO_FOCUS = "#prompt"
 
-    BINDINGS = [
-        Binding("escape", "stop", "Stop", tooltip="Stop the reply and keep what arrived"),
-        Binding("f2", "pick_model", "Model"),
-        Binding("ctrl+t", "cycle_model", "Next model", show=False),
-        Binding("ctrl+n", "new_conversation", "New"),
-        Binding("ctrl+r", "regenerate", "Regenerate", show=False),
-        Binding("ctrl+o", "edit_last", "Edit last prompt", show=False),
-        # priority: the prompt (a TextArea) has its own F6/F7 (select line/all).
-        Binding("f6", "copy_reply", "Copy reply", show=False, priority=True),
-        Binding("f7", "copy_code", "Copy code", show=False, priority=True),
-        Binding("ctrl+l", "focus_log", "Focus log", show=False),
-    ]
+    BINDINGS = bindings("conversation")
 
-    def __init__(self, session: Session, *, hint: str = "") -> None:
+    def __init__(self, services: Services, session: Session, *, hint: str = "") -> None:
         super().__init__()
+        self.services = services
         self.session = session
         self.hint = hint
         self.streaming = False
@@ -55,7 +47,7 @@ class ConversationScreen(Screen[None]):
         yield MessageLog(id="log")
         yield Static(self.hint, id="hint", markup=False)
         yield StatusLine(id="status")
-        yield PromptArea(id="prompt")
+        yield PromptArea(id="prompt", keys=self.services.keys)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -91,8 +83,8 @@ class ConversationScreen(Screen[None]):
         return self.query_one(StatusLine)
 
     @property
-    def core(self):  # -> Core
-        return self.app.core  # type: ignore[attr-defined]
+    def core(self) -> Core:
+        return self.services.core
 
     # -- sending --------------------------------------------------------------------------
     @on(PromptArea.Submitted)
@@ -155,7 +147,7 @@ class ConversationScreen(Screen[None]):
         self.log_view.finish_reply(status, error, provider=reply.provider, model=reply.model)
         state = {"complete": "idle"}.get(status, status)  # "cancelled" and "error" show as such
         self.status.set_state(state, lines[-1] if lines and status != "complete" else "")
-        self.app.sub_title = self.session.title  # type: ignore[has-type]
+        self.app.sub_title = self.session.title
 
     def _save_problem(self, text: str) -> None:
         """A full disk: the reply goes on in memory; say so, and say when it is saved."""
@@ -175,18 +167,20 @@ class ConversationScreen(Screen[None]):
             self.workers.cancel_group(self, "reply")
 
     def action_regenerate(self) -> None:
-        if self.streaming or not self.session.messages:
+        if self.streaming:
             return
-        last_was_reply = self.session.messages[-1].role == "assistant"
-        if drop_last_reply(self.core.store, self.session) is None:
+        if last_prompt(self.session) is None:
             self.notify("Nothing to regenerate yet.")
             return
-        if last_was_reply:
-            self.log_view.remove_last()
+        self._remove_from_log(drop_last_reply(self.core.store, self.session))
         self.send(None)
 
+    def _remove_from_log(self, count: int) -> None:
+        for _ in range(count):
+            self.log_view.remove_last()
+
     def action_edit_last(self) -> None:
-        last = self._last_prompt()
+        last = last_prompt(self.session)
         if self.streaming or last is None:
             return
         self._editing = True
@@ -196,23 +190,13 @@ class ConversationScreen(Screen[None]):
 
     @on(PromptArea.RecallRequested)
     def _recall(self) -> None:
-        if (last := self._last_prompt()) is not None:
+        if (last := last_prompt(self.session)) is not None:
             self.prompt.set_text(last)
-
-    def _last_prompt(self) -> str | None:
-        return next((m.content for m in reversed(self.session.messages) if m.role == "user"), None)
 
     def _drop_last_exchange(self) -> None:
         """For edit-and-resend: the old prompt and its reply leave the conversation."""
         self._editing = False
-        messages = self.session.messages
-        while messages and messages[-1].role == "assistant":
-            messages.pop()
-            self.log_view.remove_last()
-        if messages and messages[-1].role == "user":
-            messages.pop()
-            self.log_view.remove_last()
-        self.core.store.save(self.session)
+        self._remove_from_log(drop_last_exchange(self.core.store, self.session))
 
     # A copy refused as too big for OSC 52: (text, what, when). The same copy asked for
     # again within COPY_OFFER_SECONDS writes the text to a file instead.
@@ -224,19 +208,20 @@ class ConversationScreen(Screen[None]):
         if reply is None or not reply.content:
             self.notify("No reply to copy yet.")
             return
-        self._copy(reply.content, "reply", "F6")
+        self._copy(reply.content, "reply", self.services.key_for("copy_reply"))
 
     def action_copy_code(self) -> None:
         log = self.log_view
         for index in range(log.message_count - 1, -1, -1):
             if blocks := log.code_blocks(index):
-                self._copy(blocks[-1], "code block", "F7")
+                self._copy(blocks[-1], "code block", self.services.key_for("copy_code"))
                 return
         self.notify("No code block to copy yet.")
 
     @on(MessageLog.Copy)
     def _copy_from_log(self, event: MessageLog.Copy) -> None:
-        self._copy(event.text, "text", "c" if event.kind == "message" else "the same key")
+        key = self.services.key_for("copy_message") if event.kind == "message" else ""
+        self._copy(event.text, "text", key or "the same key")
 
     def _copy(self, text: str, what: str, key: str = "the same key") -> None:
         # OSC 52 through Textual: works over SSH, where a local clipboard tool would not.
@@ -244,7 +229,7 @@ class ConversationScreen(Screen[None]):
         # not sent at all, and the user is offered a file instead (see tui/clipboard.py).
         from .. import clipboard
 
-        limit = clipboard.copy_limit(self.core.config.document)
+        limit = self.services.copy_limit()
         if clipboard.fits(text, limit):
             self._copy_offer = None
             self.app.copy_to_clipboard(text)
@@ -271,7 +256,7 @@ class ConversationScreen(Screen[None]):
         """Write a refused copy to a file (off the event loop: it can be megabytes)."""
         from .. import clipboard
 
-        folder = clipboard.copies_folder(self.core.store.root.parent)
+        folder = self.services.copies_folder()
         try:
             path = clipboard.write_copy(text, folder, what)
         except OSError as err:
@@ -298,23 +283,49 @@ class ConversationScreen(Screen[None]):
         self.prompt.focus()
 
     def action_pick_model(self) -> None:
-        self.app.action_pick_model()  # type: ignore[attr-defined]
+        from .model_picker import ModelPickerScreen
+
+        if isinstance(self.app.screen, ModelPickerScreen):
+            return
+        current = (self.session.provider, self.session.model)
+        self.app.push_screen(ModelPickerScreen(self.services, current), self._picked)
+
+    def _picked(self, choice: tuple[str, str] | None) -> None:
+        if choice:
+            self.switch_model(*choice)
 
     def action_cycle_model(self) -> None:
-        choice = self.app.recent.next_after(self.session.provider, self.session.model)  # type: ignore[attr-defined]
+        choice = self.services.recent.next_after(self.session.provider, self.session.model)
         if choice is None:
-            self.notify("Use F2 to choose a model; ctrl+t then cycles through recent ones.")
+            picker, cycle = (
+                self.services.key_for("model_picker"),
+                self.services.key_for("next_model"),
+            )
+            self.notify(f"Use {picker} to choose a model; {cycle} then cycles through recent ones.")
             return
         self.switch_model(*choice)
 
     def switch_model(self, provider: str, model: str) -> None:
         """From the next message on, this conversation talks to *provider*/*model*."""
         self.session.provider, self.session.model = provider, model
-        self.app.recent.push(provider, model)  # type: ignore[attr-defined]
+        self.services.recent.push(provider, model)
         if self.session.messages:
             self.core.store.save(self.session)
         self.status.set_model(provider, model)
         self.notify(f"Now talking to {provider}/{model}.", markup=False)  # names: not markup
+
+    def open_session_id(self, session_id: str | None) -> None:
+        """From F3: open the conversation *session_id* (None: F3 was left without one)."""
+        if not session_id:
+            return
+        try:
+            choice = self.services.open_session(session_id)
+        except SessionError as err:
+            self.notify(str(err), severity="error", markup=False)
+            return
+        for notice in choice.notices:
+            self.notify(notice, markup=False)
+        self.open_session(choice.session)
 
     def open_session(self, session: Session) -> None:
         self.action_stop()
@@ -330,6 +341,5 @@ class ConversationScreen(Screen[None]):
 
     def _remember_model(self) -> None:
         """The model a conversation starts (or reopens) with is one ctrl+t can return to."""
-        recent = getattr(self.app, "recent", None)
-        if recent is not None and self.session.provider and self.session.model:
-            recent.push(self.session.provider, self.session.model)
+        if self.session.provider and self.session.model:
+            self.services.recent.push(self.session.provider, self.session.model)

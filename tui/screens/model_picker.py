@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, cast
 
 from rich.cells import cell_len
 from textual import on, work
@@ -25,6 +24,7 @@ from textual.widgets.option_list import Option
 
 from ..providers.base import Provider
 from ..sanitize import one_line
+from ..services import Services
 
 LIVE_TIMEOUT = 3.0  # seconds per provider; after that its static list is all we show
 NAME_WIDTH = 44  # flags line up after this many cells, so they read as a column
@@ -93,16 +93,13 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
         Binding("pagedown", "page(1)", "Page down", show=False, priority=True),
     ]
 
-    def __init__(self, current: Choice) -> None:
+    def __init__(self, services: Services, current: Choice) -> None:
         super().__init__()
+        self.services = services
         self.current = current
         self._models: dict[str, list[str]] = {}
         self._flags: dict[str, str] = {}
         self._shown: list[Entry] = []
-
-    @property
-    def _app(self) -> Any:
-        return cast(Any, self.app)  # ChattermApp (or a test host): core, recent
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box") as box:
@@ -115,7 +112,7 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
             yield Static(HINT, id="picker-hint", markup=False)
 
     def on_mount(self) -> None:
-        core = self._app.core
+        core = self.services.core
         for name in core.provider_names():
             provider = core.provider(name)
             self._models[name] = list(provider.instance_models)
@@ -126,8 +123,7 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
 
     # -- entries --------------------------------------------------------------------------
     def _entries(self) -> list[Entry]:
-        recent = getattr(self._app, "recent", None)
-        items = list(recent.items) if recent is not None else []
+        items = list(self.services.recent.items)
         return [
             Entry(choice, _display(*choice), self._flags.get(choice[0], ""))
             for choice in order_choices(items, self.current, self._models)
@@ -141,7 +137,7 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
         choice = (name, model.strip())
         if any(e.choice == choice for e in entries):
             return None
-        provider = self._app.core.provider(name)
+        provider = self.services.core.provider(name)
         if not (provider.accepts_any_model or not provider.instance_models):
             return None  # the core would refuse a model outside a fixed list
         return Entry(choice, _display(*choice), "not in the list: use as typed", typed=True)
@@ -166,7 +162,7 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
     # -- live lists -----------------------------------------------------------------------
     @work(exclusive=True, group="picker-live")
     async def _load_live_lists(self) -> None:
-        core = self._app.core
+        core = self.services.core
         providers = [core.provider(name) for name in self._models]
         names = [p.name for p in providers if has_live_list(p) and p.configured]
         hint = self.query_one("#picker-hint", Static)
@@ -183,7 +179,7 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
     async def _live_list(self, name: str) -> tuple[str, list[str]]:
         try:
             async with asyncio.timeout(LIVE_TIMEOUT):
-                models = await self._app.core.provider(name).list_models()
+                models = await self.services.core.provider(name).list_models()
         except Exception:  # a menu is optional: any failure keeps the static list
             return name, []
         return name, [m for m in models if isinstance(m, str)]

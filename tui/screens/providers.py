@@ -7,7 +7,6 @@ on; no full key is ever drawn, logged or put in a notification.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -20,10 +19,12 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..config import ConfigError, ProviderConfig, save
+from ..config import Config, ConfigError, ProviderConfig
 from ..providers.base import Provider
 from ..providers.errors import ProviderError
 from ..sanitize import mask_url, one_line
+from ..services import Services
+from ..widgets.bindings import bindings
 from .model_picker import LIVE_TIMEOUT, has_live_list
 
 MODELS_SHOWN = 30  # a live list can hold hundreds; the picker (F2) is where to browse them
@@ -54,22 +55,15 @@ def first_line(text: str) -> str:
 class ProvidersScreen(Screen[None]):
     """``ProvidersScreen(selected=None)``; Esc or q goes back."""
 
-    BINDINGS = [
-        Binding("escape,q", "back", "Back"),
-        Binding("t", "test", "Test"),
-        Binding("k", "focus_key", "Enter key"),
-    ]
+    BINDINGS = [Binding("escape,q", "back", "Back"), *bindings("providers")]
 
-    def __init__(self, selected: str | None = None) -> None:
+    def __init__(self, services: Services, selected: str | None = None) -> None:
         super().__init__()
+        self.services = services
         self._names: list[str] = []
         self._selected = selected
         self._live: dict[str, list[str]] = {}  # live model lists, asked once per visit
         self._tests: dict[str, tuple[str, str]] = {}  # name -> (text, "" | "-ok" | "-error")
-
-    @property
-    def _app(self) -> Any:
-        return cast(Any, self.app)  # ChattermApp (or a test host): core, config
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="providers-body"):
@@ -86,7 +80,7 @@ class ProvidersScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._names = list(self._app.core.provider_names())
+        self._names = list(self.services.core.provider_names())
         provider_list = self.query_one("#provider-list", OptionList)
         provider_list.set_options(Option(self._list_item(name)) for name in self._names)
         start = self._names.index(self._selected) if self._selected in self._names else 0
@@ -101,7 +95,7 @@ class ProvidersScreen(Screen[None]):
         return self._names[index or 0]
 
     def _provider(self, name: str) -> Provider:
-        return self._app.core.provider(name)
+        return self.services.core.provider(name)
 
     def _list_item(self, name: str) -> Content:
         provider = self._provider(name)
@@ -151,7 +145,7 @@ class ProvidersScreen(Screen[None]):
     def _key_state(self, name: str, provider: Provider) -> str:
         """Where the key comes from, masked; or where one would go."""
         resolved = provider.settings.api_key
-        in_file = self._app.config.providers.get(name)
+        in_file = self.services.config.providers.get(name)
         file_key = in_file.api_key if in_file else None
         env = provider.settings.api_key_env or provider.api_key_env
         if resolved and resolved != file_key:
@@ -208,7 +202,7 @@ class ProvidersScreen(Screen[None]):
 
     async def _run_test(self, name: str) -> None:
         try:
-            reply = await self._app.core.test_provider(name)
+            reply = await self.services.core.test_provider(name)
         except (ProviderError, ConfigError) as err:
             self._tests[name] = (one_line(str(err), 400), "-error")
         else:
@@ -252,24 +246,27 @@ class ProvidersScreen(Screen[None]):
         if not key or any(c.isspace() or not c.isprintable() for c in key):
             self.notify("An API key is one word without spaces; nothing saved.", severity="error")
             return
-        if not self._save_key(name, key):
+        if not await self._save_key(name, key):
             return
-        await self._app.core.forget(name)
         self._live.pop(name, None)
         self._refresh_list()
         self._show(name)
-        self.notify(f"Key for {one_line(name, 30)} saved to {self._app.config.path}", markup=False)
+        path = self.services.config.path
+        self.notify(f"Key for {one_line(name, 30)} saved to {path}", markup=False)
 
-    def _save_key(self, name: str, key: str) -> bool:
-        config = self._app.config
-        entry = config.providers.get(name) or ProviderConfig(name=name, kind=name)
-        previous = entry.api_key
-        entry.api_key = key
-        config.providers[name] = entry
+    async def _save_key(self, name: str, key: str) -> bool:
+        def set_key(config: Config) -> None:
+            entry = config.providers.get(name) or ProviderConfig(name=name, kind=name)
+            entry.api_key = key
+            config.providers[name] = entry
+
+        path = self.services.config.path
         try:
-            save(config)
+            await self.services.change_config(set_key)
         except OSError as err:
-            entry.api_key = previous  # what is in memory matches the file again
-            self.notify(f"Could not save {config.path}: {err.strerror}", severity="error")
+            self.notify(f"Could not save {path}: {err.strerror}", severity="error")
+            return False
+        except ConfigError as err:  # its message names the setting, never the key
+            self.notify(f"Not saved: {err}", severity="error", markup=False)
             return False
         return True

@@ -25,7 +25,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ..sanitize import one_line
+from ..services import Services
 from ..store import SessionError, SessionStore, SessionSummary, export_markdown, write_export
+from ..widgets.bindings import bindings
 
 LOADING = "loading…"
 EMPTY = "No saved conversations yet — start one with ctrl+n"
@@ -140,17 +142,12 @@ class SessionsScreen(Screen[str | None]):
 
     AUTO_FOCUS = ""  # focus goes to the table once it is filled, see _show_loaded
 
-    BINDINGS = [
-        Binding("escape", "close", "Back"),
-        Binding("r", "rename", "Rename"),
-        Binding("d,delete", "delete", "Delete"),
-        Binding("e", "export", "Export"),
-        Binding("slash", "focus_filter", "Filter"),
-    ]
+    BINDINGS = [Binding("escape", "close", "Back"), *bindings("sessions")]
 
-    def __init__(self, store: SessionStore, current_id: str | None = None) -> None:
+    def __init__(self, services: Services, current_id: str | None = None) -> None:
         super().__init__()
-        self.store = store
+        self.services = services
+        self.store = services.store
         self.current_id = current_id
         self._summaries: list[SessionSummary] = []
         self._loaded = False

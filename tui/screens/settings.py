@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,8 +18,10 @@ from textual.screen import Screen
 from textual.validation import Function
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 
-from ..config import Config, save
+from ..config import Config, ConfigError
 from ..sanitize import one_line
+from ..services import Services
+from ..widgets.bindings import bindings
 
 
 @dataclass(frozen=True)
@@ -51,28 +52,22 @@ def parse_fallback(text: str) -> list[str]:
 class SettingsScreen(Screen[None]):
     """``SettingsScreen()``; ctrl+s saves, Esc goes back (discarding what was not saved)."""
 
-    BINDINGS = [
-        # priority: the inputs and the text area would otherwise see ctrl+s first
-        Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("escape", "back", "Back"),
-    ]
+    # save_settings is a priority binding: the inputs and the text area would see it first
+    BINDINGS = [*bindings("settings"), Binding("escape", "back", "Back")]
 
-    def __init__(self) -> None:
+    def __init__(self, services: Services) -> None:
         super().__init__()
+        self.services = services
         self._saved_theme = ""
         self._saved_values: Values | None = None
 
     @property
-    def _app(self) -> Any:
-        return cast(Any, self.app)  # ChattermApp (or a test host): core, config
-
-    @property
     def config(self) -> Config:
-        return self._app.config
+        return self.services.config
 
     def compose(self) -> ComposeResult:
         config = self.config
-        names = self._app.core.provider_names()
+        names = self.services.core.provider_names()
         default = config.default_provider if config.default_provider in names else Select.NULL
         with VerticalScroll(id="settings-form") as form:
             form.border_title = "Settings"
@@ -147,7 +142,7 @@ class SettingsScreen(Screen[None]):
         return not self._unknown(parse_fallback(text))
 
     def _unknown(self, names: list[str]) -> list[str]:
-        known = set(self._app.core.provider_names())
+        known = set(self.services.core.provider_names())
         return [name for name in names if name not in known]
 
     def _values(self) -> Values:
@@ -167,7 +162,7 @@ class SettingsScreen(Screen[None]):
         if parse_timeout(values.request_timeout) is None:
             problems.append("Request timeout must be a positive number of seconds.")
         if unknown := self._unknown(parse_fallback(values.fallback)):
-            known = ", ".join(self._app.core.provider_names())
+            known = ", ".join(self.services.core.provider_names())
             problems.append(f"Unknown provider in fallback: {', '.join(unknown)} (known: {known}).")
         return problems
 
@@ -181,7 +176,7 @@ class SettingsScreen(Screen[None]):
     def _provider_changed(self, event: Select.Changed) -> None:
         model = self.query_one("#settings-model", Input)
         if isinstance(event.value, str):
-            default = self._app.core.provider(event.value).instance_default_model
+            default = self.services.core.provider(event.value).instance_default_model
             model.placeholder = one_line(f"{default} (the provider's default)", 60)
         else:
             model.placeholder = "the provider's own default"
@@ -203,52 +198,39 @@ class SettingsScreen(Screen[None]):
             self._message(" ".join(problems), error=True)
             self.notify(" ".join(problems), title="Not saved", severity="error")
             return
-        timeout_changed = self._apply(values)
-        if timeout_changed is None:
+        if not await self._apply(values):
             return
-        if timeout_changed:
-            # instances keep the timeout they were built with; new ones read the new value
-            await self._app.core.forget()
         self._saved_theme = values.theme
         self._saved_values = values
         self.query_one("#settings-error", Static).display = False
         self._message(f"Saved to {self.config.path}")
         self.notify(f"Saved to {self.config.path}")
 
-    def _apply(self, values: Values) -> bool | None:
-        """Put *values* into the config and write it; None (and nothing changed) on failure."""
-        config = self.config
-        before = (
-            config.default_provider,
-            config.default_model,
-            config.request_timeout,
-            config.fallback,
-            config.theme,
-            config.system_prompt,
-        )
+    async def _apply(self, values: Values) -> bool:
+        """Save *values* (copy, validate, save, swap: see Services.change_config)."""
         timeout = parse_timeout(values.request_timeout)
         assert timeout is not None  # _problems checked it
-        config.default_provider = values.default_provider
-        config.default_model = values.default_model
-        config.request_timeout = timeout
-        config.fallback = parse_fallback(values.fallback)
-        config.theme = values.theme
-        config.system_prompt = values.system_prompt
+
+        def change(config: Config) -> None:
+            config.default_provider = values.default_provider
+            config.default_model = values.default_model
+            config.request_timeout = timeout
+            config.fallback = parse_fallback(values.fallback)
+            config.theme = values.theme
+            config.system_prompt = values.system_prompt
+
+        path = self.config.path
         try:
-            save(config)
+            await self.services.change_config(change)
         except OSError as err:
-            (
-                config.default_provider,
-                config.default_model,
-                config.request_timeout,
-                config.fallback,
-                config.theme,
-                config.system_prompt,
-            ) = before
-            self._message(f"Could not save {config.path}: {err.strerror}", error=True)
-            self.notify(f"Could not save {config.path}: {err.strerror}", severity="error")
-            return None
-        return timeout != before[2]
+            problem = f"Could not save {path}: {err.strerror}"
+        except ConfigError as err:  # the file's own rules, in the file's own words
+            problem = f"Not saved: {err}"
+        else:
+            return True
+        self._message(problem, error=True)
+        self.notify(problem, severity="error", markup=False)
+        return False
 
     def action_back(self) -> None:
         if self._saved_values is not None and self._values() != self._saved_values:

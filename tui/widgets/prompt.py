@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import events
-from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 from textual.widgets.text_area import EditResult
+
+from .. import keymap
+from .bindings import bindings
 
 
 class PromptArea(TextArea):
@@ -25,9 +27,7 @@ class PromptArea(TextArea):
 
     PASTE_INLINE_LIMIT: ClassVar[int] = 100_000
 
-    BINDINGS = [
-        Binding("ctrl+j", "newline", "Newline", key_display="^j"),
-    ]
+    BINDINGS = bindings("prompt")  # send (Enter) and newline (ctrl+j, shift+enter)
 
     class Submitted(Message):
         def __init__(self, prompt: PromptArea, text: str) -> None:
@@ -38,16 +38,20 @@ class PromptArea(TextArea):
     class RecallRequested(Message):
         """Up in an empty prompt: the screen puts the last prompt back for editing."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, keys: keymap.Overrides | None = None) -> None:
+        send, newline = (keymap.keys_of(keymap.BY_ID[a], keys) for a in ("send", "newline"))
         super().__init__(
             id=id,
             soft_wrap=True,
             show_line_numbers=False,
             tab_behavior="focus",
             compact=True,
-            placeholder="Message — Enter sends, ctrl+j adds a line",
+            placeholder=f"Message — {keymap.display(send[0])} sends, "
+            f"{keymap.display(newline[0])} adds a line",
         )
         self._pastes: dict[str, str] = {}  # marker -> the pasted text it stands for
+        # The keys in force for send and newline: the TextArea must not take them first.
+        self._bound = frozenset((*send, *newline))
 
     @property
     def message(self) -> str:
@@ -78,16 +82,14 @@ class PromptArea(TextArea):
         self._pastes.clear()
         return super().clear()
 
+    def action_submit(self) -> None:
+        self.post_message(self.Submitted(self, self.message))
+
     async def _on_key(self, event: events.Key) -> None:
-        if event.key == "enter":
-            event.stop()
-            event.prevent_default()
-            self.post_message(self.Submitted(self, self.message))
-            return
-        if event.key in ("shift+enter", "ctrl+j"):
-            event.stop()
-            event.prevent_default()
-            self.action_newline()
+        # The keys of "send" and "newline" (Enter, ctrl+j unless remapped) bubble on to the
+        # bindings, after every key typed before them was handled here.
+        if event.key in self._bound:
+            event.prevent_default()  # not the TextArea's newline; the event still bubbles
             return
         if event.key == "up" and not self.text:
             event.stop()

@@ -96,7 +96,7 @@ class Core:
         name, model = self.default_choice()
         if name == "echo" and not self.config.default_provider:
             ollama = self.provider("ollama")
-            if await ollama.reachable(timeout=0.3):  # type: ignore[attr-defined]
+            if await ollama.reachable(timeout=0.3):
                 return "ollama", ollama.instance_default_model
         return name, model
 

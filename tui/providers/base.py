@@ -388,6 +388,18 @@ class Provider:
         """Models the service offers now; the static list when it has no endpoint or fails."""
         return list(self.instance_models)
 
+    @classmethod
+    def has_live_list(cls) -> bool:
+        """Does the service list its models (a kind that overrides ``list_models``)?"""
+        return cls.list_models is not Provider.list_models
+
+    async def reachable(self, timeout: float = 0.3) -> bool:  # noqa: ASYNC109 - httpx's own
+        """Is the service answering? Only local servers (Ollama) are probed: others say no."""
+        return False
+
+
+LIVE_LIST_TIMEOUT = 3.0  # seconds a screen waits for a live list; then the static one stands
+
 
 def warm_up() -> None:
     """Load what the first request of any provider waits for: the certificates, httpcore and

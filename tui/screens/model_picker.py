@@ -22,11 +22,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..providers.base import Provider
+from ..providers.base import LIVE_LIST_TIMEOUT, Provider
 from ..sanitize import one_line
 from ..services import Services
 
-LIVE_TIMEOUT = 3.0  # seconds per provider; after that its static list is all we show
 NAME_WIDTH = 44  # flags line up after this many cells, so they read as a column
 HINT = "type to filter · ↑↓ move · Enter choose · Esc cancel"
 
@@ -75,10 +74,6 @@ def flags_for(provider: Provider) -> str:
     if provider.configured and "needs key" in flags:
         flags.remove("needs key")
     return " · ".join(flags)
-
-
-def has_live_list(provider: Provider) -> bool:
-    return type(provider).list_models is not Provider.list_models
 
 
 class ModelPickerScreen(ModalScreen[Choice | None]):
@@ -164,7 +159,7 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
     async def _load_live_lists(self) -> None:
         core = self.services.core
         providers = [core.provider(name) for name in self._models]
-        names = [p.name for p in providers if has_live_list(p) and p.configured]
+        names = [p.name for p in providers if p.has_live_list() and p.configured]
         hint = self.query_one("#picker-hint", Static)
         if names:
             hint.update(f"asking {', '.join(names)} for their models… · {HINT}")
@@ -178,7 +173,7 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
 
     async def _live_list(self, name: str) -> tuple[str, list[str]]:
         try:
-            async with asyncio.timeout(LIVE_TIMEOUT):
+            async with asyncio.timeout(LIVE_LIST_TIMEOUT):
                 models = await self.services.core.provider(name).list_models()
         except Exception:  # a menu is optional: any failure keeps the static list
             return name, []

@@ -20,12 +20,11 @@ from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..config import Config, ConfigError, ProviderConfig
-from ..providers.base import Provider
+from ..providers.base import LIVE_LIST_TIMEOUT, Provider
 from ..providers.errors import ProviderError
 from ..sanitize import mask_url, one_line
 from ..services import Services
 from ..widgets.bindings import bindings
-from .model_picker import LIVE_TIMEOUT, has_live_list
 
 MODELS_SHOWN = 30  # a live list can hold hundreds; the picker (F2) is where to browse them
 # Below this many columns the list and the details are stacked, not side by side: beside a
@@ -164,7 +163,7 @@ class ProvidersScreen(Screen[None]):
 
     def _show_models(self, name: str) -> None:
         provider = self._provider(name)
-        loading = has_live_list(provider) and provider.configured and name not in self._live
+        loading = provider.has_live_list() and provider.configured and name not in self._live
         models = self._live.get(name) or list(provider.instance_models)
         text = ", ".join(one_line(m, 60) for m in models[:MODELS_SHOWN]) or "(none listed)"
         if len(models) > MODELS_SHOWN:
@@ -192,7 +191,7 @@ class ProvidersScreen(Screen[None]):
     @work(exclusive=True, group="provider-models")
     async def _load_models(self, name: str) -> None:
         try:
-            async with asyncio.timeout(LIVE_TIMEOUT):
+            async with asyncio.timeout(LIVE_LIST_TIMEOUT):
                 models = await self._provider(name).list_models()
         except Exception:  # the static list stays: a menu is never worth an error here
             models = []

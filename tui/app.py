@@ -61,18 +61,6 @@ class ChattermApp(App[None]):
         self._main: ConversationScreen | None = None
         self.set_keymap(keymap.textual_keymap(config.keys))
 
-    @property
-    def core(self) -> Core:
-        return self.services.core
-
-    @property
-    def config(self) -> Config:
-        return self.services.config
-
-    @property
-    def store(self) -> SessionStore:
-        return self.services.store
-
     # -- start ----------------------------------------------------------------------------
     def get_default_screen(self) -> ConversationScreen:
         # The conversation is the first screen itself, not pushed over Textual's blank one:
@@ -81,7 +69,7 @@ class ChattermApp(App[None]):
         for notice in choice.notices:
             self.notify(notice, markup=False)  # a provider named by a file: never markup
         new = choice.new and choice.session.provider == "echo"
-        self._hint = FIRST_RUN_HINT if new and not self.config.default_provider else ""
+        self._hint = FIRST_RUN_HINT if new and not self.services.config.default_provider else ""
         if not choice.new:
             self.sub_title = choice.session.title
         self._main = ConversationScreen(self.services, choice.session, hint=self._hint)
@@ -93,25 +81,25 @@ class ChattermApp(App[None]):
         provider, model = self._choice
         try:
             if self._initial is not None:
-                return reopen(self.core, self._initial, provider, model)
-            return choose(self.core, provider=provider, model=model)
+                return reopen(self.services.core, self._initial, provider, model)
+            return choose(self.services.core, provider=provider, model=model)
         except (ConfigError, ProviderError) as err:  # run_app refuses these before: a test
             self.notify(str(err), severity="error", markup=False)
-            return choose(self.core)
+            return choose(self.services.core)
 
     def on_mount(self) -> None:
         self._watch_signals()
-        if self.config.theme and self.config.theme in self.available_themes:
-            self.theme = self.config.theme
-        if self.config.error:
+        if self.services.config.theme and self.services.config.theme in self.available_themes:
+            self.theme = self.services.config.theme
+        if self.services.config.error:
             self.notify(
-                f"{self.config.error} — using defaults until you save settings (F5).",
+                f"{self.services.config.error} — using defaults until you save settings (F5).",
                 title="Config error",
                 severity="error",
                 timeout=15,
                 markup=False,  # the file's own words (a provider name) are never markup
             )
-        if warning := permissions_warning(self.config.path):
+        if warning := permissions_warning(self.services.config.path):
             self.notify(warning, severity="warning", timeout=15, markup=False)
         if self.services.recent.warning:
             self.notify(self.services.recent.warning, severity="warning", timeout=10, markup=False)
@@ -123,7 +111,7 @@ class ChattermApp(App[None]):
     @work(exclusive=True, group="probe")
     async def _probe_local_ollama(self) -> None:
         """A reachable local Ollama beats echo; the probe runs after the first paint."""
-        provider, model = await self.core.probe_default()
+        provider, model = await self.services.core.probe_default()
         screen = self.conversation
         if provider == "ollama" and screen and not screen.session.messages:
             screen.switch_model(provider, model)
@@ -132,7 +120,7 @@ class ChattermApp(App[None]):
     async def on_unmount(self) -> None:
         if self._signals is not None:
             self._signals.__exit__()
-        await self.core.aclose()
+        await self.services.core.aclose()
 
     # -- signals (see tui/signals.py) -------------------------------------------------------
     _signals: ReplySignals | None = None

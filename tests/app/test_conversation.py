@@ -46,7 +46,7 @@ def chats(server: OpenAIServer) -> list:
 
 def saved(app: ChattermApp) -> dict:
     session = app.conversation.session
-    return tomllib.loads(app.store.path(session.id).read_text())
+    return tomllib.loads(app.services.store.path(session.id).read_text())
 
 
 async def test_enter_streams_the_reply_into_the_log_and_saves_it(tmp_path: Path) -> None:
@@ -248,7 +248,10 @@ async def test_reopened_conversation_resumes_with_its_provider_and_model(tmp_pat
             session_id = screen.session.id
         store = SessionStore(tmp_path / "sessions")
         again = ChattermApp(
-            app.config, store, session=store.load(session_id), state_path=tmp_path / "state.json"
+            app.services.config,
+            store,
+            session=store.load(session_id),
+            state_path=tmp_path / "state.json",
         )
         async with again.run_test(size=SIZE) as pilot:
             await pilot.pause(0.2)
@@ -273,7 +276,7 @@ async def test_ctrl_n_starts_a_new_conversation(tmp_path: Path) -> None:
             assert chats(server)[-1].json["messages"] == [
                 {"role": "user", "content": "second chat"}
             ]
-            assert len(app.store.list()) == 2
+            assert len(app.services.store.list()) == 2
 
 
 async def test_first_start_without_config_uses_echo_with_a_hint(tmp_path: Path) -> None:

@@ -94,7 +94,9 @@ async def test_a_key_is_saved_to_the_config_file_and_shown_masked(tmp_path: Path
         document = tomllib.loads(config.path.read_text("utf-8"))
         assert document["providers"]["raycast"]["api_key"] == KEY
         assert stat.S_IMODE(config.path.stat().st_mode) == 0o600
-        assert pilot.app.core.provider("raycast").configured  # the core was told to rebuild
+        assert pilot.app.services.core.provider(
+            "raycast"
+        ).configured  # the core was told to rebuild
 
         assert screen.query_one("#provider-key", Input).value == ""
         assert "rc-…6789 in config.toml" in screen_text(pilot.app)

@@ -107,7 +107,7 @@ async def test_malformed_or_deeply_nested_state_file_is_ignored_with_a_warning(
 async def test_opening_a_session_from_f3_focuses_the_prompt(tmp_path: Path) -> None:
     with OpenAIServer(reply="ok") as server:
         app = make_app(tmp_path, server)
-        store = app.store
+        store = app.services.store
         old = store.new("local", "m1")
         store.append(old, Message(role="user", content="old prompt"))
         async with app.run_test(size=SIZE) as pilot:
@@ -213,8 +213,8 @@ async def test_at_40_columns_the_test_button_and_updated_column_are_whole(
 
     with OpenAIServer(reply="ok") as server:
         app = make_app(tmp_path, server)
-        session = app.store.new("local", "m1")
-        app.store.append(session, Message(role="user", content="hello"))
+        session = app.services.store.new("local", "m1")
+        app.services.store.append(session, Message(role="user", content="hello"))
         async with app.run_test(size=(40, 24)) as pilot:
             await pilot.press("f4")
             await wait_until(pilot, lambda: isinstance(app.screen, ProvidersScreen))

@@ -111,7 +111,7 @@ async def test_a_config_error_is_shown_and_saving_replaces_the_file(tmp_path: Pa
         await pilot.press("enter", *"echo", "enter")
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert pilot.app.config.error is None  # the saved config is the one in force
+        assert pilot.app.services.config.error is None  # the saved config is the one in force
         assert not screen.query_one("#settings-error").display
     document = tomllib.loads(config.path.read_text("utf-8"))
     assert document["default_provider"] == "echo"

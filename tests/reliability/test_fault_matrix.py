@@ -165,7 +165,7 @@ async def send(pilot, app: ChattermApp, text: str) -> None:
 
 
 def saved_messages(app: ChattermApp) -> list[dict]:
-    path = app.store.path(app.conversation.session.id)
+    path = app.services.store.path(app.conversation.session.id)
     return tomllib.loads(path.read_text("utf-8"))["messages"]
 
 
@@ -204,7 +204,7 @@ async def test_app_stays_up_shows_the_error_under_the_partial_reply_and_goes_on(
             # service recovers, and the next prompt works.
             cell.heal()
             config.providers[provider].base_url = cell.server.base_url
-            await app.core.forget(provider)
+            await app.services.core.forget(provider)
             sent_before = len(cell.chat_requests())
             await send(pilot, app, NEXT_PROMPT)
             await wait_until(

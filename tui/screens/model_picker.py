@@ -82,10 +82,10 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         # priority: the Input keeps focus, so the list moves without ever taking it
-        Binding("up", "move(-1)", "Up", show=False, priority=True),
-        Binding("down", "move(1)", "Down", show=False, priority=True),
-        Binding("pageup", "page(-1)", "Page up", show=False, priority=True),
-        Binding("pagedown", "page(1)", "Page down", show=False, priority=True),
+        Binding("up", "move('up')", "Up", show=False, priority=True),
+        Binding("down", "move('down')", "Down", show=False, priority=True),
+        Binding("pageup", "move('page_up')", "Page up", show=False, priority=True),
+        Binding("pagedown", "move('page_down')", "Page down", show=False, priority=True),
     ]
 
     def __init__(self, services: Services, current: Choice) -> None:
@@ -198,19 +198,16 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
     def _clicked(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self._shown[event.option_index].choice)
 
-    def action_move(self, step: int) -> None:
+    def action_move(self, step: str) -> None:
+        """Move the highlight: "up" / "down" a row, "page_up" / "page_down" a page."""
         option_list = self.query_one("#picker-list", OptionList)
-        if step < 0:
-            option_list.action_cursor_up()
-        else:
-            option_list.action_cursor_down()
-
-    def action_page(self, step: int) -> None:
-        option_list = self.query_one("#picker-list", OptionList)
-        if step < 0:
-            option_list.action_page_up()
-        else:
-            option_list.action_page_down()
+        moves = {
+            "up": option_list.action_cursor_up,
+            "down": option_list.action_cursor_down,
+            "page_up": option_list.action_page_up,
+            "page_down": option_list.action_page_down,
+        }
+        moves[step]()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

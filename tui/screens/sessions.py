@@ -263,6 +263,13 @@ class SessionsScreen(Screen[str | None]):
         session_id = table.ordered_rows[table.cursor_row].key.value
         return next((s for s in self._summaries if s.id == session_id), None)
 
+    def _target(self) -> SessionSummary | None:
+        """The highlighted row an action works on; a bell when there is none."""
+        summary = self._highlighted()
+        if summary is None:
+            self.app.bell()
+        return summary
+
     def on_resize(self, event: Resize) -> None:
         """The title column takes the width left over, so it is rebuilt when that changes."""
         width = title_width(event.size.width)
@@ -326,9 +333,7 @@ class SessionsScreen(Screen[str | None]):
         self.dismiss(event.row_key.value)
 
     def action_open(self) -> None:
-        summary = self._highlighted()
-        if summary is None:
-            self.app.bell()
+        if (summary := self._target()) is None:
             return
         self.dismiss(summary.id)
 
@@ -336,9 +341,7 @@ class SessionsScreen(Screen[str | None]):
         self.dismiss(None)
 
     def action_rename(self) -> None:
-        summary = self._highlighted()
-        if summary is None:
-            self.app.bell()
+        if (summary := self._target()) is None:
             return
 
         def renamed(title: str | None) -> None:
@@ -362,9 +365,7 @@ class SessionsScreen(Screen[str | None]):
         self._refresh_rows(keep=summary.id)
 
     def action_delete(self) -> None:
-        summary = self._highlighted()
-        if summary is None:
-            self.app.bell()
+        if (summary := self._target()) is None:
             return
 
         def confirmed(yes: bool | None) -> None:
@@ -396,9 +397,7 @@ class SessionsScreen(Screen[str | None]):
         return rest[0] if rest else None
 
     def action_export(self) -> None:
-        summary = self._highlighted()
-        if summary is None:
-            self.app.bell()
+        if (summary := self._target()) is None:
             return
         try:
             path = export_session(self.store, summary.id)

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.validation import Function
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 
 from ..config import Config, ConfigError
@@ -49,6 +50,11 @@ def parse_fallback(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
+def row(label: str, field: Widget) -> Horizontal:
+    """A labelled field on one line of the form."""
+    return Horizontal(Label(label), field, classes="row")
+
+
 class SettingsScreen(Screen[None]):
     """``SettingsScreen()``; ctrl+s saves, Esc goes back (discarding what was not saved)."""
 
@@ -73,50 +79,34 @@ class SettingsScreen(Screen[None]):
             form.border_title = "Settings"
             form.border_subtitle = Content(one_line(str(config.path), 70))
             yield Static(id="settings-error", markup=False)
-            with Horizontal(classes="row"):
-                yield Label("Default provider")
-                yield Select(
+            yield row(
+                "Default provider",
+                Select(
                     [(name, name) for name in names],
                     prompt="automatic",
                     value=default,
                     compact=True,
                     id="settings-provider",
-                )
-            with Horizontal(classes="row"):
-                yield Label("Default model")
-                yield Input(
-                    config.default_model or "",
-                    placeholder="the provider's own default",
-                    compact=True,
-                    id="settings-model",
-                )
-            with Horizontal(classes="row"):
-                yield Label("Request timeout (s)")
-                yield Input(
-                    f"{config.request_timeout:g}",
-                    validators=[Function(lambda v: parse_timeout(v) is not None, "not positive")],
-                    compact=True,
-                    id="settings-timeout",
-                )
-            with Horizontal(classes="row"):
-                yield Label("Fallback order")
-                yield Input(
-                    ", ".join(config.fallback),
-                    placeholder="provider names, comma-separated",
-                    validators=[Function(self._unknown_none, "unknown provider")],
-                    valid_empty=True,
-                    compact=True,
-                    id="settings-fallback",
-                )
-            with Horizontal(classes="row"):
-                yield Label("Theme")
-                yield Select(
-                    [(theme, theme) for theme in sorted(self.app.available_themes)],
-                    allow_blank=False,
-                    value=self.app.theme,
-                    compact=True,
-                    id="settings-theme",
-                )
+                ),
+            )
+            model = Input(config.default_model or "", compact=True, id="settings-model")
+            model.placeholder = "the provider's own default"
+            yield row("Default model", model)
+            positive = Function(lambda v: parse_timeout(v) is not None, "not positive")
+            timeout = f"{config.request_timeout:g}"
+            yield row(
+                "Request timeout (s)",
+                Input(timeout, validators=[positive], compact=True, id="settings-timeout"),
+            )
+            fallback = Input(", ".join(config.fallback), id="settings-fallback", compact=True)
+            fallback.placeholder = "provider names, comma-separated"
+            fallback.validators = [Function(self._unknown_none, "unknown provider")]
+            fallback.valid_empty = True
+            yield row("Fallback order", fallback)
+            themes = [(theme, theme) for theme in sorted(self.app.available_themes)]
+            theme = Select(themes, allow_blank=False, value=self.app.theme, id="settings-theme")
+            theme.compact = True
+            yield row("Theme", theme)
             yield Label("System prompt for new conversations")
             yield TextArea(config.system_prompt, compact=True, id="settings-prompt")
             yield Static(id="settings-message", markup=False)

@@ -10,7 +10,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..sanitize import mask_url, one_line
@@ -387,6 +387,32 @@ class Provider:
     async def list_models(self) -> list[str]:
         """Models the service offers now; the static list when it has no endpoint or fails."""
         return list(self.instance_models)
+
+    async def _fetch_model_list(
+        self,
+        url: str,
+        names: Callable[[Any], Iterable[Any]],
+        *,
+        limit: int,
+        timeout: float,  # noqa: ASYNC109 - httpx's own
+        headers: dict[str, str] | None = None,
+    ) -> list[str]:
+        """GET a JSON model list; *names* takes the model names out of the document. Sorted
+        and cleaned; the static list on any failure (a model list is only a menu)."""
+        import httpx
+
+        from ..sanitize import clean
+
+        static = list(self.instance_models)
+        try:
+            async with self.client.stream("GET", url, headers=headers, timeout=timeout) as response:
+                if not response.is_success:
+                    return static
+                data = json.loads(await read_limited(response, limit, "model list"))
+            found = {clean(name) for name in names(data) if isinstance(name, str)}
+        except (httpx.HTTPError, ProviderError, ValueError, KeyError, TypeError):
+            return static
+        return sorted(name for name in found if name) or static
 
     @classmethod
     def has_live_list(cls) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from typing import ClassVar
 
 from .base import Messages, Provider, ProviderSettings
 
@@ -18,12 +17,12 @@ _QUOTE_LIMIT = 60  # characters of the message repeated inside the code sample
 
 
 class EchoProvider(Provider):
-    kind: ClassVar[str] = "echo"
-    label: ClassVar[str] = "Echo (offline)"
-    url: ClassVar[str] = ""
-    needs_auth: ClassVar[bool] = False
-    models: ClassVar[tuple[str, ...]] = ("echo", "echo-fast")
-    default_model: ClassVar[str] = "echo"
+    kind = "echo"
+    label = "Echo (offline)"
+    url = ""
+    needs_auth = False
+    models = ("echo", "echo-fast")
+    default_model = "echo"
 
     def __init__(self, settings: ProviderSettings | None = None) -> None:
         # Echo needs no settings; accepting none keeps demos and tests short.

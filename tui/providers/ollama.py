@@ -10,11 +10,11 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
-from ..sanitize import clean, one_line
-from .base import Messages, Provider, read_limited
+from ..sanitize import one_line
+from .base import Messages, Provider
 from .errors import BadResponse, HTTPError, ProviderError, StreamBroken, UnknownModel
 from .sse import iter_lines, iter_ndjson
 
@@ -27,16 +27,16 @@ _NOT_FOUND = re.compile(r"""model ['"]?(?P<name>[^'"\s]+)['"]? not found""")
 
 
 class OllamaProvider(Provider):
-    kind: ClassVar[str] = "ollama"
-    label: ClassVar[str] = "Ollama"
-    url: ClassVar[str] = "https://ollama.com"
-    default_base_url: ClassVar[str] = DEFAULT_URL  # OLLAMA_HOST, when set, wins: see base_url
-    needs_auth: ClassVar[bool] = False
-    supports_stream: ClassVar[bool] = True
-    supports_message_history: ClassVar[bool] = True
-    models: ClassVar[tuple[str, ...]] = ("llama3.2",)
-    default_model: ClassVar[str] = "llama3.2"
-    accepts_any_model: ClassVar[bool] = True  # whatever the user has pulled
+    kind = "ollama"
+    label = "Ollama"
+    url = "https://ollama.com"
+    default_base_url = DEFAULT_URL  # OLLAMA_HOST, when set, wins: see base_url
+    needs_auth = False
+    supports_stream = True
+    supports_message_history = True
+    models = ("llama3.2",)
+    default_model = "llama3.2"
+    accepts_any_model = True  # whatever the user has pulled
 
     @property
     def base_url(self) -> str:
@@ -63,19 +63,12 @@ class OllamaProvider(Provider):
 
     async def list_models(self) -> list[str]:
         """The pulled models (GET /api/tags); the static list if the server cannot say."""
-        import httpx
-
-        try:
-            async with self.client.stream(
-                "GET", f"{self.base_url}/api/tags", timeout=min(self.settings.timeout, LIST_TIMEOUT)
-            ) as response:
-                if not response.is_success:
-                    return list(self.instance_models)
-                data = json.loads(await read_limited(response, MAX_TAGS_BODY, "model list"))
-            names = {clean(m["name"]) for m in data["models"] if isinstance(m["name"], str)}
-        except (httpx.HTTPError, ProviderError, ValueError, KeyError, TypeError):
-            return list(self.instance_models)
-        return sorted(n for n in names if n) or list(self.instance_models)
+        return await self._fetch_model_list(
+            f"{self.base_url}/api/tags",
+            lambda document: (model["name"] for model in document["models"]),
+            limit=MAX_TAGS_BODY,
+            timeout=min(self.settings.timeout, LIST_TIMEOUT),
+        )
 
     async def reachable(self, timeout: float = 0.3) -> bool:  # noqa: ASYNC109 - httpx's own
         """Is an Ollama server answering? A short probe that never raises."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..sanitize import clean, one_line
+from ..sanitize import one_line
 from .base import Messages, Provider, error_message, read_limited
 from .errors import BadResponse, ProviderError
 from .sse import iter_lines, iter_sse_data, parse_json_line
@@ -26,17 +26,17 @@ LIST_TIMEOUT = 10.0  # the model list is a convenience: never wait long for it
 
 
 class OpenAIProvider(Provider):
-    kind: ClassVar[str] = "openai"
-    label: ClassVar[str] = "OpenAI-compatible"
-    url: ClassVar[str] = "https://platform.openai.com"
-    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
-    needs_auth: ClassVar[bool] = True
-    supports_stream: ClassVar[bool] = True
-    supports_message_history: ClassVar[bool] = True
-    models: ClassVar[tuple[str, ...]] = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "o4-mini")
-    default_model: ClassVar[str] = "gpt-4o-mini"
-    api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
-    accepts_any_model: ClassVar[bool] = True  # compatible servers host any model name
+    kind = "openai"
+    label = "OpenAI-compatible"
+    url = "https://platform.openai.com"
+    default_base_url = "https://api.openai.com/v1"
+    needs_auth = True
+    supports_stream = True
+    supports_message_history = True
+    models = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "o4-mini")
+    default_model = "gpt-4o-mini"
+    api_key_env = "OPENAI_API_KEY"
+    accepts_any_model = True  # compatible servers host any model name
 
     # -- keys -------------------------------------------------------------------------------
     @property
@@ -124,21 +124,13 @@ class OpenAIProvider(Provider):
         """GET /models, sorted ids; the static list on any failure (it is only a menu)."""
         if not self.configured:
             return list(self.instance_models)
-        url = f"{self.base_url}/models"
-        timeout = min(self.settings.timeout, LIST_TIMEOUT)
-        import httpx
-
-        try:
-            async with self.client.stream(
-                "GET", url, headers=self._auth_headers(), timeout=timeout
-            ) as response:
-                if not response.is_success:
-                    return list(self.instance_models)
-                data = json.loads(await read_limited(response, MAX_JSON_BODY, "model list"))
-            ids = {clean(m["id"]) for m in data["data"] if isinstance(m["id"], str)}
-        except (httpx.HTTPError, ProviderError, ValueError, KeyError, TypeError):
-            return list(self.instance_models)
-        return sorted(i for i in ids if i) or list(self.instance_models)
+        return await self._fetch_model_list(
+            f"{self.base_url}/models",
+            lambda document: (model["id"] for model in document["data"]),
+            limit=MAX_JSON_BODY,
+            timeout=min(self.settings.timeout, LIST_TIMEOUT),
+            headers=self._auth_headers(),
+        )
 
 
 def content_text(content: Any) -> str:

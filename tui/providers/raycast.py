@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import Any
 
 from ..sanitize import one_line
 from .base import Messages, Provider, error_message
@@ -20,17 +20,17 @@ USER_AGENT = "Raycast/0 CFNetwork/1410.0.3 Darwin/22.6.0"  # the macOS app's, as
 
 
 class RaycastProvider(Provider):
-    kind: ClassVar[str] = "raycast"
-    label: ClassVar[str] = "Raycast"
-    url: ClassVar[str] = "https://raycast.com"
-    default_base_url: ClassVar[str] = "https://backend.raycast.com"
-    working: ClassVar[bool] = False
-    needs_auth: ClassVar[bool] = True
-    supports_stream: ClassVar[bool] = True
-    supports_message_history: ClassVar[bool] = True
-    models: ClassVar[tuple[str, ...]] = ("gpt-3.5-turbo", "gpt-4")
-    default_model: ClassVar[str] = "gpt-3.5-turbo"
-    api_key_env: ClassVar[str | None] = "RAYCAST_API_KEY"
+    kind = "raycast"
+    label = "Raycast"
+    url = "https://raycast.com"
+    default_base_url = "https://backend.raycast.com"
+    working = False
+    needs_auth = True
+    supports_stream = True
+    supports_message_history = True
+    models = ("gpt-3.5-turbo", "gpt-4")
+    default_model = "gpt-3.5-turbo"
+    api_key_env = "RAYCAST_API_KEY"
 
     async def _stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
         key = self.require_key()  # before any request: nothing leaves without a token

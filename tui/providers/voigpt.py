@@ -11,7 +11,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from ..sanitize import one_line
 from .base import Messages, Provider, ProviderSettings, body_excerpt, error_message, read_limited
@@ -32,17 +32,17 @@ _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class VoiGptProvider(Provider):
-    kind: ClassVar[str] = "voigpt"
-    label: ClassVar[str] = "VoiGpt"
-    url: ClassVar[str] = "https://voigpt.com"
-    default_base_url: ClassVar[str] = "https://voigpt.com"
-    working: ClassVar[bool] = True
-    needs_auth: ClassVar[bool] = False
-    supports_stream: ClassVar[bool] = False
-    supports_message_history: ClassVar[bool] = True
-    models: ClassVar[tuple[str, ...]] = ("gpt-3.5-turbo",)
-    default_model: ClassVar[str] = "gpt-3.5-turbo"
-    max_body: ClassVar[int] = 8 << 20  # the whole reply arrives at once; bound what we hold
+    kind = "voigpt"
+    label = "VoiGpt"
+    url = "https://voigpt.com"
+    default_base_url = "https://voigpt.com"
+    working = True
+    needs_auth = False
+    supports_stream = False
+    supports_message_history = True
+    models = ("gpt-3.5-turbo",)
+    default_model = "gpt-3.5-turbo"
+    max_body = 8 << 20  # the whole reply arrives at once; bound what we hold
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.pty_capture import CHATTERM
+from tests.pty_driver import CHATTERM
 from tests.servers import free_port
-from tui.screens.sessions import export_session
 from tui.store import Message, SessionError, SessionStore
 
 
@@ -29,7 +28,7 @@ def test_an_export_is_readable_only_by_its_owner(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "sessions")
     old = os.umask(0o022)  # the usual umask, which gave 0644 before
     try:
-        path = export_session(store, saved(store))
+        path = store.export(saved(store))
     finally:
         os.umask(old)
     assert "export me" in path.read_text()
@@ -40,10 +39,10 @@ def test_an_export_is_readable_only_by_its_owner(tmp_path: Path) -> None:
 def test_an_export_over_an_existing_file_replaces_it_whole(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "sessions")
     session_id = saved(store)
-    first = export_session(store, session_id)
+    first = store.export(session_id)
     first.write_text("x" * 100_000)
     first.chmod(0o644)
-    again = export_session(store, session_id)
+    again = store.export(session_id)
     assert again == first and "export me" in again.read_text() and "xxx" not in again.read_text()
     assert stat.S_IMODE(again.stat().st_mode) == 0o600
 
@@ -57,7 +56,7 @@ def test_an_export_never_writes_through_a_symlink(tmp_path: Path) -> None:
     link.parent.mkdir()
     link.symlink_to(victim)
     with pytest.raises(SessionError, match="symbolic link"):
-        export_session(store, session_id)
+        store.export(session_id)
     assert victim.read_text() == "precious"
     assert link.is_symlink()
 

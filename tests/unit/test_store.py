@@ -274,7 +274,7 @@ def test_tomllib_reads_every_file_the_store_writes_exactly(
         Message("assistant" if n % 2 else "user", text, WHEN, f"m-{n}", error=text[:5])
         for n, text in enumerate(texts)
     ]
-    doc = tomllib.loads(store_module._dump(session).decode("utf-8"))
+    doc = tomllib.loads(store_module.codec.dump(session).decode("utf-8"))
 
     # Literal strings for text of several lines, escapes for the rest: the same text back.
     assert (doc["title"], doc.get("system_prompt", "")) == (title, system)
@@ -353,7 +353,7 @@ def test_a_new_session_whose_id_is_taken_gets_a_fresh_one(
     store: SessionStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     existing = chat(store, "first conversation")
-    monkeypatch.setattr(store_module, "new_session_id", lambda: existing.id)
+    monkeypatch.setattr(store_module.sessions, "new_session_id", lambda: existing.id)
     clash = store.new("openai", "m")
     monkeypatch.undo()
 

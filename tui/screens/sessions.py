@@ -26,7 +26,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from ..sanitize import one_line
 from ..services import Services
-from ..store import SessionError, SessionStore, SessionSummary, export_markdown, write_export
+from ..store import SessionError, SessionSummary
 from ..widgets.bindings import bindings
 
 LOADING = "loading…"
@@ -51,16 +51,6 @@ StorageErrors = (SessionError, OSError)
 
 
 # -- pure helpers -------------------------------------------------------------------------
-def export_session(store: SessionStore, session_id: str) -> Path:
-    """Write the session as Markdown to ``<data>/exports/<id>.md`` and return the path.
-
-    The one file this screen writes itself: everything else goes through the store.
-    """
-    path = store.root.parent / "exports" / f"{Path(session_id).name}.md"
-    write_export(path, export_markdown(store.load(session_id)))  # atomic, 0600, no symlink
-    return path
-
-
 def shows_model(screen_width: int) -> bool:
     return screen_width >= NARROW_WIDTH
 
@@ -400,7 +390,7 @@ class SessionsScreen(Screen[str | None]):
         if (summary := self._target()) is None:
             return
         try:
-            path = export_session(self.store, summary.id)
+            path = self.store.export(summary.id)
         except StorageErrors as err:
             self.notify(f"Export failed: {one_line(str(err))}", severity="error", markup=False)
             return

@@ -1,0 +1,243 @@
+"""A session as TOML and back: the layout chatterm writes, and reading any file for what it
+means, including files written by hand or by another tool.
+
+Layout: text of several lines is written as a multi-line literal string (``'''``), as it
+is, so the file reads like the conversation; text a literal cannot hold (control
+characters, ``'''``) and one-line text are one-line basic strings. Unknown keys, of the
+conversation or of a message, are kept and written back (through tomli-w).
+
+Reading: ``fast_toml`` reads the lines chatterm and tomli-w write; whatever it does not take
+goes to tomllib, the reference. Every string read goes through ``clean`` (the text goes to
+a screen): terminal control characters are removed and CRLF becomes LF. Hand-written files
+are read for what they mean: no ``schema`` means 1; a missing id is made up (the same one
+every time the file is read); a missing time comes from the messages around it, else from
+the file's mtime. Only text that is not TOML, or a value of an unusable type, is corrupt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import tomli_w
+
+from ..sanitize import clean
+from . import fast_toml, upgrades
+from .errors import Invalid, Newer
+from .model import Message, Session, iso, new_message_id, utc
+
+TOP_KEYS = frozenset(
+    ("schema", "id", "title", "created", "updated", "provider", "model", "system_prompt")
+) | {"messages"}
+OPTIONAL_MESSAGE_KEYS = ("provider", "model", "status", "error")
+MESSAGE_KEYS = frozenset(("id", "role", "content", "created", *OPTIONAL_MESSAGE_KEYS))
+# A table header at the start of a line in tomli_w output (its strings never span lines).
+_TABLE_HEADER = re.compile(r"^(\[\[?)", re.MULTILINE)
+_DECLARED_SCHEMA = re.compile(rb"^[ \t]*schema[ \t]*=[ \t]*(\d{1,9})[ \t]*(?:#.*)?\r?$", re.M)
+# What a multi-line literal string cannot hold as it is: a control character other than TAB
+# and LF (TOML forbids them; a CR would come back as LF), its own delimiter, or a quote
+# just before the closing one (legal, but easy to misread and to get wrong).
+_NOT_LITERAL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]|'''|'\Z")
+_MULTI_LINE_QUOTES = re.compile(rb"'''|\"\"\"")
+
+
+# -- writing ----------------------------------------------------------------------------------
+def dump(session: Session) -> bytes:
+    """The file for *session*: its header keys, unknown keys, then one table per message."""
+    parts = [_toml_lines(header_fields(session))]
+    if extra := unknown_keys(session.extra, TOP_KEYS):
+        parts.append(tomli_w.dumps(extra))
+    for m in session.messages:
+        parts.append("\n[[messages]]\n" + _toml_lines(message_fields(m)))
+        if extra := unknown_keys(m.extra, MESSAGE_KEYS):
+            # Unknown tables inside a message: tomli_w writes them as top-level tables, so
+            # their headers are re-rooted under the message just opened.
+            parts.append(_TABLE_HEADER.sub(r"\1messages.", tomli_w.dumps(extra)))
+    # A lone surrogate cannot be stored in TOML; it becomes "?" rather than failing the save.
+    return "".join(parts).encode("utf-8", "replace")
+
+
+def header_fields(session: Session) -> dict[str, Any]:
+    return {
+        "schema": upgrades.SCHEMA,
+        "id": session.id,
+        "title": session.title,
+        "created": utc(session.created),
+        "updated": utc(session.updated),
+        "provider": session.provider,
+        "model": session.model,
+        "system_prompt": session.system_prompt,
+    }
+
+
+def message_fields(m: Message) -> dict[str, Any]:
+    """The keys a message is written with; empty optional ones only for assistant replies."""
+    fields: dict[str, Any] = {"id": m.id, "role": m.role, "content": m.content}
+    fields["created"] = utc(m.created)
+    for key in OPTIONAL_MESSAGE_KEYS:
+        if (value := getattr(m, key)) or m.role == "assistant":
+            fields[key] = value
+    return fields
+
+
+def unknown_keys(extra: dict, known: frozenset[str]) -> dict:
+    return {k: v for k, v in extra.items() if k not in known}
+
+
+def _toml_lines(fields: dict[str, Any]) -> str:
+    return "".join(f"{key} = {_toml_value(value)}\n" for key, value in fields.items())
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return iso(value)
+    return toml_str(value) if isinstance(value, str) else str(value)  # str: the schema number
+
+
+def toml_str(text: str) -> str:
+    """Text of several lines as a multi-line literal string, else a one-line basic string.
+
+    A literal string holds the text as it is, so the file reads like the conversation, and
+    a reader takes it whole where it decodes a basic string full of ``\\n`` escapes.
+    """
+    if "\n" in text and not _NOT_LITERAL.search(text):
+        # TOML drops the newline right after the opening quotes: the text starts below them.
+        return f"'''\n{text}'''"
+    return basic_str(text)
+
+
+def basic_str(text: str) -> str:
+    # JSON's escapes are all valid TOML basic-string escapes, and json is C-fast where
+    # tomli_w walks a 1 MB reply one character at a time. TOML also forbids a raw DEL.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+# -- reading ----------------------------------------------------------------------------------
+def parse_document(raw: bytes, session_id: str, mtime: datetime) -> Session:
+    """The session in the file *raw*. Raises Newer for a later schema, Invalid for anything
+    else unusable; an older schema is upgraded (see ``upgrades``)."""
+    doc = decode(raw)
+    if "schema" not in doc and "messages" not in doc:  # e.g. empty: a save cut at its start
+        raise Invalid("not a conversation: no schema and no [[messages]]")
+    schema = doc.get("schema", 1)  # files written by hand need not say
+    if type(schema) is not int:
+        raise Invalid("schema: not a whole number")
+    if schema > upgrades.SCHEMA:
+        raise Newer(schema)
+    if schema < 1:
+        raise Invalid(f"schema: unknown version {schema}")
+    doc = upgrades.upgrade(doc, schema)
+    try:
+        return _build(doc, session_id, mtime)
+    except OverflowError as err:  # e.g. year 1 at +01:00 has no UTC equivalent
+        raise Invalid(f"a date is out of range: {err}") from None
+
+
+def decode(raw: bytes) -> dict[str, Any]:
+    """The TOML document in *raw*; Invalid when it is not one, Newer when a later chatterm
+    may have written it with syntax this one cannot read."""
+    if (doc := fast_toml.loads(raw)) is not None:
+        return doc
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as err:
+        # A newer chatterm might use syntax we cannot read: that is not corruption.
+        # Only above the first multi-line string: a line of a message is not a key.
+        head = _MULTI_LINE_QUOTES.split(raw, 1)[0]
+        if (declared := _DECLARED_SCHEMA.search(head)) and int(declared[1]) > upgrades.SCHEMA:
+            raise Newer(int(declared[1])) from None
+        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+        raise Invalid(f"not valid TOML: {reason}") from None
+
+
+def _build(doc: dict[str, Any], session_id: str, mtime: datetime) -> Session:
+    _text(doc, "id", "", default="")  # checked, but the file name is what identifies a session
+    created, updated = _when(doc, "created", ""), _when(doc, "updated", "")
+    messages = _parse_messages(doc.get("messages", []), created or updated or mtime)
+    created = created or (messages[0].created if messages else None) or updated or mtime
+    updated = updated or max([created, *(m.created for m in messages)])
+    return Session(
+        id=session_id,
+        title=_text(doc, "title", "", default=""),
+        created=created,
+        updated=updated,
+        provider=_text(doc, "provider", "", default=""),
+        model=_text(doc, "model", "", default=""),
+        system_prompt=_text(doc, "system_prompt", "", default=""),
+        messages=messages,
+        extra=unknown_keys(doc, TOP_KEYS),
+    )
+
+
+def _parse_messages(items: Any, start: datetime) -> list[Message]:
+    if not isinstance(items, list) or not all(isinstance(t, dict) for t in items):
+        raise Invalid("messages: expected [[messages]] tables")
+    messages = [_parse_message(table, i) for i, table in enumerate(items)]
+    # A message without a time gets the one before it (or, at the start, the first one
+    # given, else the conversation's): the order on screen stays the order in the file.
+    known = next((m.created for m in messages if m.created is not None), start)
+    for m in messages:
+        if m.created is None:
+            m.created = known
+        known = m.created
+    seen: set[str] = set()
+    for m in messages:  # a copied block in a hand edit: keep both, apart
+        if m.id in seen:
+            m.id = new_message_id()
+        seen.add(m.id)
+    return messages
+
+
+def _parse_message(table: dict, index: int) -> Message:
+    where = f"messages[{index}]."
+    # Any role is kept and shown as it is ("tool", ...); history() sends only ROLES.
+    role = _text(table, "role", where)
+    if not role:
+        raise Invalid(f"{where}role: empty")
+    content = _text(table, "content", where, default="")
+    return Message(
+        role=role,
+        content=content,
+        created=_when(table, "created", where),  # type: ignore[arg-type]  # None: filled in
+        id=_text(table, "id", where, default="") or _made_up_id(index, role, content),
+        provider=_text(table, "provider", where, default=""),
+        model=_text(table, "model", where, default=""),
+        status=_text(table, "status", where, default=""),
+        error=_text(table, "error", where, default=""),
+        extra=unknown_keys(table, MESSAGE_KEYS),
+    )
+
+
+def _made_up_id(index: int, role: str, content: str) -> str:
+    """For a hand-written message without one: the same on every read of the file."""
+    digest = hashlib.blake2b(f"{index}\0{role}\0{content}".encode(errors="replace"), digest_size=6)
+    return f"m-{digest.hexdigest()}"
+
+
+def _text(table: dict, key: str, where: str, default: str | None = None) -> str:
+    value = table.get(key, default)
+    if value is None:
+        raise Invalid(f"{where}{key}: missing")
+    if not isinstance(value, str):
+        raise Invalid(f"{where}{key}: expected a string")
+    return clean(value)
+
+
+def _when(table: dict, key: str, where: str) -> datetime | None:
+    """A TOML date or date-time as aware UTC; None when missing.
+
+    A date alone is midnight UTC; a local date-time (no offset) is taken to be UTC, which
+    is what chatterm writes.
+    """
+    value = table.get(key)
+    if value is None:
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time(), UTC)
+    if not isinstance(value, datetime):
+        raise Invalid(f"{where}{key}: expected a date and time")
+    return utc(value)

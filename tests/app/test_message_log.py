@@ -313,8 +313,7 @@ async def test_load_a_thousand_messages_is_lazy() -> None:
         print(f"\nload(1,000 x ~2 KB): {loaded * 1000:.0f} ms, on screen {shown * 1000:.0f} ms")
         assert log.message_count == 1000
         assert "the very last message" in screen_text(log)
-        rendered = sum(1 for entry in log._entries if entry.body is not None)
-        assert rendered < 50  # only the messages near the bottom
+        assert len(log.rendered_messages()) < 50  # only the messages near the bottom
         # Jumping to the top renders there and shows the first message.
         log.focus()
         await pilot.press("home")
@@ -345,12 +344,41 @@ async def test_a_saved_conversation_opens_rendering_only_its_last_screens(tmp_pa
         await pilot.pause()
 
         assert any("ZQLAST" in row for row in screen_text(log))
-        rendered = [n for n, entry in enumerate(log._entries) if entry.body is not None]
+        rendered = log.rendered_messages()
         # Only the tail, and no more of it than the view and the one-screen margin need.
         assert rendered == list(range(rendered[0], 1000))
         view = log.scrollable_content_region.height
-        rows_after_first = sum(log._entries[n].height for n in rendered[1:])
+        rows_after_first = sum(log.message_height(n) for n in rendered[1:])
         assert rows_after_first < 2 * view, (len(rendered), rows_after_first, view)
+
+
+class SmallCacheLog(MessageLog):
+    LINE_CACHE_LIMIT = 60
+
+
+class SmallCacheHost(App[None]):
+    def compose(self) -> ComposeResult:
+        yield SmallCacheLog()
+
+
+async def test_lines_evicted_from_the_cache_are_drawn_again_the_same() -> None:
+    messages = [StoredMessage("assistant", f"Message {n}\n\n" + "word " * 150) for n in range(40)]
+    app = SmallCacheHost()
+    async with app.run_test(size=(100, 30)) as pilot:
+        log = app.query_one(MessageLog)
+        log.load(messages)
+        await pilot.pause()
+        bottom, rendered = screen_text(log), set(log.rendered_messages())
+        log.focus()
+        await pilot.press("home")
+        await pilot.pause()
+        assert screen_text(log)[1] == "Message 0"
+        assert log.cached_lines <= SmallCacheLog.LINE_CACHE_LIMIT
+        # Messages at the bottom made way for the top's lines; their heights stay.
+        assert not rendered <= set(log.rendered_messages())
+        await pilot.press("end")
+        await pilot.pause()
+        assert screen_text(log) == bottom
 
 
 async def test_scrolling_up_through_estimates_keeps_the_view_still() -> None:

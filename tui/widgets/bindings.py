@@ -26,7 +26,8 @@ def bindings(scope: Scope, extra: Iterable[Binding] = ()) -> list[Binding]:
                 ",".join(action.keys),
                 action.action,
                 action.footer or action.description,
-                show=bool(action.footer),
+                # Textual's Footer draws the palette's key on its own, at its right end
+                show=bool(action.footer) and action.action != "command_palette",
                 priority=action.priority,
                 id=action.id,
                 tooltip=action.description,

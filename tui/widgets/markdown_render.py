@@ -16,7 +16,9 @@ a table too wide for its words is drawn as rows of cells. See ``_parse``.
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -24,6 +26,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
+from rich.default_styles import DEFAULT_STYLES
 from rich.markdown import (
     BlockQuote,
     CodeBlock,
@@ -34,13 +37,41 @@ from rich.markdown import (
     TextElement,
     UnknownElement,
 )
+from rich.style import Style
+from rich.styled import Styled
+from rich.syntax import Syntax
 from rich.text import Text
+from rich.theme import Theme
 from textual.strip import Strip
 
 from ..sanitize import clean
+from .log_layout import CODE_MARK
 
-# Readable with a 16-colour palette, and takes its background from the terminal.
+# Readable with a 16-colour palette, and takes its background from the terminal (or from
+# the code-block part of the log's look, see themed_console); LIGHT_CODE_THEME on a light one.
 CODE_THEME = "ansi_dark"
+LIGHT_CODE_THEME = "ansi_light"
+
+# Rich's Markdown styles that fix a colour, and the part of the log's look (a component class
+# of MessageLog, styled from the theme) whose colours and text style replace it.
+MARKDOWN_PARTS: Mapping[str, str] = {
+    "markdown.code": "code-inline",
+    "markdown.kbd": "code-inline",
+    "markdown.code_block": "code-block",
+    "markdown.block_quote": "quote",
+    "markdown.list": "list",
+    "markdown.item.number": "list",
+    "markdown.h2": "heading",
+    "markdown.h3": "heading",
+    "markdown.h4": "heading",
+    "markdown.link": "link",
+    "markdown.link_url": "link",
+    "markdown.table.border": "table",
+    "markdown.table.header": "table",
+}
+# Our own style: what a fenced code block is drawn on. Undefined (no background) unless a
+# themed console defines it, with CODE_MARK in its meta (see log_layout.is_code_line).
+CODE_BLOCK_STYLE = "chatterm.code_block"
 
 # A link reference definition ("[x]: url") can change how an earlier block renders, which
 # breaks the "earlier blocks are final" rule; such replies get one whole render at the end.
@@ -145,7 +176,20 @@ class _CodeBlock(CodeBlock):
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self.info:
             yield Text(self.info, style="dim")
-        yield from super().__rich_console__(console, options)
+        # Rich's own code block, on the themed background (token colours stay on top of it).
+        style = console.get_style(CODE_BLOCK_STYLE, default="none")
+        theme = LIGHT_CODE_THEME if _is_light(style) else self.theme
+        code = str(self.text).rstrip()
+        syntax = Syntax(code, self.lexer_name, theme=theme, word_wrap=True, padding=1)
+        yield Styled(syntax, style) if style else syntax
+
+
+def _is_light(style: Style) -> bool:
+    """True if *style* draws on a light background (dark syntax colours read better there)."""
+    if style.bgcolor is None or style.bgcolor.is_default:
+        return False
+    red, green, blue = style.bgcolor.get_truecolor()
+    return 0.299 * red + 0.587 * green + 0.114 * blue > 127
 
 
 class _ImageItem(ImageItem):
@@ -259,6 +303,35 @@ def _reveal_tokens(tokens: list[Token], entities: bool) -> list[Token]:
     return tokens
 
 
+def themed_console(base: Console, parts: Mapping[str, Style]) -> Console:
+    """A console that renders as *base* does, with the colours of *parts* (the log's look:
+    "code-block", "heading", ... see MARKDOWN_PARTS) instead of the ones Rich fixes.
+
+    A part adds to Rich's style: where it sets no colour, Rich's stays; Rich's bold or
+    underline stay unless the part sets its own.
+    """
+    styles = {
+        name: DEFAULT_STYLES[name] + parts[part]
+        for name, part in MARKDOWN_PARTS.items()
+        if part in parts
+    }
+    block = parts.get("code-block", Style())
+    styles[CODE_BLOCK_STYLE] = Style(bgcolor=block.bgcolor, meta={CODE_MARK: True})
+    return Console(
+        theme=Theme(styles),
+        file=io.StringIO(),
+        # As Textual's own console: box characters, no emoji codes or markup in text.
+        color_system=base.color_system,  # type: ignore[arg-type]
+        force_terminal=True,
+        legacy_windows=False,
+        safe_box=False,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        soft_wrap=False,
+    )
+
+
 def to_strips(console: Console, renderable: object, options: ConsoleOptions) -> list[Strip]:
     """Render *renderable* into padded lines of exactly ``options.max_width`` cells."""
     width = options.max_width
@@ -281,6 +354,16 @@ def render_plain(
 def code_blocks(text: str) -> list[str]:
     """The raw contents of the fenced code blocks in *text*, nested ones included."""
     return [token.content for token in _PARSER.parse(text) if token.type == "fence"]
+
+
+# A top-level fenced code block, for messages too big to parse (see scan_code_blocks).
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[^\n]*\n(.*?\n)?^ {0,3}\1[`~]*[ \t]*$", re.M | re.S)
+
+
+def scan_code_blocks(text: str) -> list[str]:
+    """The top-level fenced code blocks of *text*, found by a scan of its lines: parsing
+    megabytes of Markdown takes seconds."""
+    return [match.group(2) or "" for match in _FENCE.finditer(text)]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,15 @@
-"""The status line: provider · model · state, with live speed while a reply streams."""
+"""The status line: provider · model · state, with live speed while a reply streams.
+
+Its colours come from the theme through component classes (``PARTS``, styled in
+``chatterm.tcss``), so it is redrawn when they change.
+"""
 
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
@@ -11,9 +17,16 @@ from ..sanitize import clean
 
 CHARS_PER_TOKEN = 4  # a rough English average; real counts come from the service's usage
 
+# Component classes "status-line--<part>": the states that have a look of their own, the
+# provider's name, the detail after the state, and a warning that outlasts a toast.
+STATES = ("streaming", "waiting", "cancelled", "error")
+PARTS = (*STATES, "provider", "detail", "warning")
+
 
 class StatusLine(Static):
     """Shows what the conversation talks to and what it is doing."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {f"status-line--{part}" for part in PARTS}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
@@ -74,24 +87,33 @@ class StatusLine(Static):
         # four characters a token is (for English), and the line says it is an estimate.
         return f"~{self._chars / CHARS_PER_TOKEN / elapsed:.0f} tok/s · first token {ttft:.2f} s"
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        # The text holds the colours it was drawn in; the component classes get their new
+        # styles after this call (another theme, the stylesheet), so redraw then.
+        self.call_next(self._redraw)
+
+    def _part(self, part: str) -> Style:
+        return self.get_component_rich_style(f"status-line--{part}", default=Style.null())
+
     def _redraw(self) -> None:
-        text = Text()
-        text.append(clean(self.provider) or "-", style="bold")
-        text.append(" · ")
-        text.append(clean(self.model) or "-")
-        text.append(" · ")
-        style = {
-            "error": "bold red",
-            "cancelled": "yellow",
-            "streaming": "green",
-            "waiting": "yellow",
-        }.get(self.state, "")
-        text.append(self.state, style=style)
         extra = self.speed_text() if self.state == "streaming" else self.detail
-        if extra:
-            text.append(f" · {clean(extra)}", style="dim")
-        if self.warning:
-            text.append(f" · ⚠ {clean(self.warning)}", style="bold yellow")
+        fields = [
+            (clean(self.provider) or "-", self._part("provider")),
+            (clean(self.model) or "-", None),
+            (self.state, self._part(self.state) if self.state in STATES else None),
+            (clean(extra), self._part("detail")),
+            (f"⚠ {clean(self.warning)}" if self.warning else "", self._part("warning")),
+        ]
+        text = Text()
+        for words, style in fields:
+            if not words:
+                continue
+            # Each field keeps the spaces beside it, so a state on a background of its own
+            # reads as a label: "echo · m · streaming · ~40 tok/s".
+            text.append(f" {words} " if text else f"{words} ", style=style)
+            text.append("·")
+        text.right_crop(1)
         # One row (height: 1 in the stylesheet), so no layout pass: one would also repaint
         # the log's scrollbar, four times a second while a reply streams.
         self.update(text, layout=False)

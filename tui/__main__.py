@@ -81,7 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sessions = commands.add_parser("sessions", help="list, show, export or remove conversations")
     sub = sessions.add_subparsers(dest="action", metavar="ACTION", required=True)
-    sub.add_parser("list", help="all conversations, newest first")
+    listing = sub.add_parser("list", help="all conversations, newest first")
+    listing.add_argument(
+        "--grep",
+        metavar="TEXT",
+        help="only conversations whose title or messages hold TEXT (any case)",
+    )
     show = sub.add_parser("show", help="print a conversation")
     show.add_argument("id")
     export = sub.add_parser("export", help="write a conversation to stdout")

@@ -4,9 +4,7 @@ as the app (``chat.Core`` / ``chat.Exchange``)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import errno
-import signal
 import sys
 from contextlib import suppress
 from pathlib import Path
@@ -74,6 +72,8 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
     if not prompt.strip():
         _err("nothing to ask: give a prompt as arguments or on stdin")
         return EXIT_USAGE
+    import asyncio  # here, not at the top: `sessions` and `keys` start ~0.1 s sooner
+
     try:
         return asyncio.run(_ask_async(args, config, prompt))
     except KeyboardInterrupt:
@@ -132,6 +132,9 @@ async def _stream_reply(exchange) -> int:  # exchange: chat.Exchange
     """Stream to stdout. SIGINT and SIGTERM stop the reply (saved ``cancelled``; exit 130
     or 143); SIGHUP lets it finish, saved ``complete``, with nothing more on the terminal
     (see tui/signals.py)."""
+    import asyncio
+    import signal
+
     from .providers.errors import ProviderError
     from .signals import ReplySignals
     from .store import SessionError
@@ -225,6 +228,8 @@ async def _choose_session(core, args: argparse.Namespace):  # -> (Session, provi
 
 
 def _providers(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+
     return asyncio.run(_providers_async(args, config))
 
 
@@ -262,7 +267,7 @@ def _sessions(args: argparse.Namespace, config: Config) -> int:
     store = _store()
     try:
         if args.action == "list":
-            return _list_sessions(store)
+            return _list_sessions(store, args.grep)
         session_id = store.resolve(args.id)  # any unique start of an id
         if args.action == "rm":
             where = store.delete(session_id)
@@ -279,18 +284,22 @@ def _sessions(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
-def _list_sessions(store) -> int:
+def _list_sessions(store, grep: str | None = None) -> int:
     summaries = store.list()
     for problem in store.problems:
         _err(problem)
+    if grep:
+        hits = store.search(grep)  # titles and the text of every message, any case
+        summaries = [s for s in summaries if s.id in hits]
     if not summaries:
-        print("no saved conversations yet")
+        print("no conversation holds that text" if grep else "no saved conversations yet")
         return EXIT_OK
-    print(f"{'ID':<22} {'UPDATED':<16} {'MSGS':>4}  {'MODEL':<28} TITLE")
+    lines = [f"{'ID':<22} {'UPDATED':<16} {'MSGS':>4}  {'MODEL':<28} TITLE"]
     for s in summaries:
         when = s.updated.astimezone().strftime("%Y-%m-%d %H:%M")
         model = one_line(f"{s.provider}/{s.model}", 28)
-        print(f"{s.id:<22} {when:<16} {s.count:>4}  {model:<28} {one_line(s.title, 60)}")
+        lines.append(f"{s.id:<22} {when:<16} {s.count:>4}  {model:<28} {one_line(s.title, 60)}")
+    print("\n".join(lines))  # one write for thousands of rows
     return EXIT_OK
 
 

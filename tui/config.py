@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from .keymap import KeymapError, parse_overrides
 from .providers import KINDS
@@ -96,6 +97,22 @@ class Config:
             default_model=pc.default_model,
             options=dict(pc.options),
         )
+
+    def secrets(self) -> list[str]:
+        """Every secret in force: keys (the file's and the environment's), tokens, and the
+        passwords in proxy and base URLs. What must never be stored beside a prompt."""
+        found: list[str] = []
+        for name in self.provider_names():
+            settings = self.settings_for(name)
+            found += [
+                settings.api_key or "",
+                *(str(settings.options.get(t, "")) for t in TOKEN_OPTIONS),
+            ]
+            for url in (settings.proxy, settings.base_url):
+                userinfo = (url or "").partition("://")[2].rpartition("@")[0]
+                password = userinfo.partition(":")[2]
+                found += [password, unquote(password)]  # as written and as typed
+        return [secret for secret in dict.fromkeys(found) if len(secret) >= 4]
 
 
 def _env_name(name: str, pc: ProviderConfig) -> str | None:

@@ -17,6 +17,7 @@ from . import clipboard, keymap
 from .chat import Core
 from .choice import Choice, open_saved
 from .config import Config, save, validated
+from .history import PromptHistory
 from .state import RecentModels
 from .store import SessionStore
 
@@ -25,10 +26,15 @@ from .store import SessionStore
 class Services:
     core: Core
     recent: RecentModels
+    history: PromptHistory
 
     @classmethod
     def build(cls, config: Config, store: SessionStore, state_path: Path) -> Services:
-        return cls(Core(config, store), RecentModels(state_path))
+        """*state_path* is state.json (recent models); the prompt history lies beside it."""
+        core = Core(config, store)
+        # The secrets are asked for at each prompt, so a key entered in F4 counts at once.
+        history = PromptHistory(state_path.with_name("history.json"), lambda: core.config.secrets())
+        return cls(core, RecentModels(state_path), history)
 
     @property
     def config(self) -> Config:

@@ -47,7 +47,7 @@ class ConversationScreen(Screen[None]):
         yield MessageLog(id="log")
         yield Static(self.hint, id="hint", markup=False)
         yield StatusLine(id="status")
-        yield PromptArea(id="prompt", keys=self.services.keys)
+        yield PromptArea(id="prompt", keys=self.services.keys, history=self.services.history)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -98,6 +98,7 @@ class ConversationScreen(Screen[None]):
         if self._editing:
             self._drop_last_exchange()
         self.prompt.clear()
+        self.services.history.add(text)  # Up and ctrl+r bring it back, in any conversation
         self.query_one("#hint").display = False
         self.log_view.add_message("user", text)
         self.send(text)
@@ -188,10 +189,20 @@ class ConversationScreen(Screen[None]):
         self.prompt.focus()
         self.notify("Editing the last prompt: Enter resends it in place of the old one.")
 
-    @on(PromptArea.RecallRequested)
-    def _recall(self) -> None:
-        if (last := last_prompt(self.session)) is not None:
-            self.prompt.set_text(last)
+    def action_search_history(self) -> None:
+        """ctrl+r: an earlier prompt, from every conversation, into the prompt."""
+        from .history_search import HistorySearchScreen
+
+        if isinstance(self.app.screen, HistorySearchScreen):
+            return
+
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                self.prompt.set_text(text)
+            self.prompt.focus()
+
+        search = HistorySearchScreen(self.services.history, self.prompt.text)
+        self.app.push_screen(search, chosen)
 
     def _drop_last_exchange(self) -> None:
         """For edit-and-resend: the old prompt and its reply leave the conversation."""

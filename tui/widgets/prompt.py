@@ -10,6 +10,7 @@ from textual.widgets import TextArea
 from textual.widgets.text_area import EditResult
 
 from .. import keymap
+from ..history import HistoryWalk, PromptHistory
 from .bindings import bindings
 
 
@@ -35,10 +36,13 @@ class PromptArea(TextArea):
             self.prompt = prompt
             self.text = text
 
-    class RecallRequested(Message):
-        """Up in an empty prompt: the screen puts the last prompt back for editing."""
-
-    def __init__(self, *, id: str | None = None, keys: keymap.Overrides | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        id: str | None = None,
+        keys: keymap.Overrides | None = None,
+        history: PromptHistory | None = None,
+    ) -> None:
         send, newline = (keymap.keys_of(keymap.BY_ID[a], keys) for a in ("send", "newline"))
         super().__init__(
             id=id,
@@ -52,6 +56,8 @@ class PromptArea(TextArea):
         self._pastes: dict[str, str] = {}  # marker -> the pasted text it stands for
         # The keys in force for send and newline: the TextArea must not take them first.
         self._bound = frozenset((*send, *newline))
+        self.prompt_history = history  # not `history`: TextArea keeps its undo there
+        self._walk: HistoryWalk | None = None  # Up/Down through the history, from a draft
 
     @property
     def message(self) -> str:
@@ -80,6 +86,7 @@ class PromptArea(TextArea):
 
     def clear(self) -> EditResult:
         self._pastes.clear()
+        self._walk = None
         return super().clear()
 
     def action_submit(self) -> None:
@@ -91,12 +98,29 @@ class PromptArea(TextArea):
         if event.key in self._bound:
             event.prevent_default()  # not the TextArea's newline; the event still bubbles
             return
-        if event.key == "up" and not self.text:
+        if event.key in ("up", "down") and self._walk_history(-1 if event.key == "up" else 1):
             event.stop()
             event.prevent_default()
-            self.post_message(self.RecallRequested())
             return
         await super()._on_key(event)
+
+    def _walk_history(self, delta: int) -> bool:
+        """Up on the first line, Down on the last: the previous or next prompt sent (the
+        draft comes back after the newest). False where the key moves the cursor instead."""
+        row = self.cursor_location[0]
+        edge = 0 if delta < 0 else self.document.line_count - 1
+        if self.prompt_history is None or row != edge or (delta > 0 and self._walk is None):
+            return False
+        if self._walk is None:
+            self._walk = HistoryWalk(self.prompt_history.entries, self.message)
+        text = self._walk.step(delta)
+        if text is not None:
+            walk = self._walk
+            self.set_text(text)
+            self._walk = walk  # set_text starts a new draft; this walk goes on
+            if delta < 0:
+                self.move_cursor((0, len(self.document.get_line(0))))  # Up again goes on
+        return True
 
     def action_newline(self) -> None:
         start, end = self.selection
@@ -105,5 +129,6 @@ class PromptArea(TextArea):
     def set_text(self, text: str) -> None:
         """Replace the content and put the cursor at its end."""
         self._pastes.clear()
+        self._walk = None
         self.load_text(text)
         self.move_cursor(self.document.end)

@@ -19,9 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.pty_driver import PtyApp
 from tests.servers import OpenAIServer
-
-from .pty_driver import PtyApp
 
 HUGE_ID = "bench-huge"
 TABLE_END = "ZQTABLEEND"
@@ -89,36 +88,36 @@ def _rows_shown(screen: str) -> int:
 
 def while_rendering(pty: PtyApp, keys: int, rows: int) -> dict[str, float]:
     """Keys typed and Esc pressed while the table reply streams and renders."""
-    pty.wait(lambda screen: _rows_shown(screen) >= rows // 10, 60, "a tenth of the table")
+    pty.wait_screen(lambda screen: _rows_shown(screen) >= rows // 10, 60, "a tenth of the table")
     typed = ECHO_PREFIX
     pty.send(typed)
-    pty.wait_text(typed, 30)
+    pty.wait_on_screen(typed, 30)
     delays = []
     for key in "abcdefghijklmnopqrst"[:keys]:
         pty.settle(0.1)
         typed += key
         sent = pty.send(key)
-        delays.append(pty.wait_text(typed, 30).time - sent)
+        delays.append(pty.wait_on_screen(typed, 30).time - sent)
     sent = pty.send(ESC)
     # The status line (or the reply's header) says the reply stopped.
-    stopped = pty.wait(lambda s: "· stopped" in s or "· cancelled" in s, 60, "stopped")
+    stopped = pty.wait_screen(lambda s: "· stopped" in s or "· cancelled" in s, 60, "stopped")
     delays.sort()
     return {"huge_echo": delays[len(delays) // 2] * 1000, "huge_esc": stopped.time - sent}
 
 
 def first_key_after_open(pty: PtyApp, ready: str) -> dict[str, float]:
-    pty.wait_text(ready, 60)
+    pty.wait_on_screen(ready, 60)
     sent = pty.send("k" + ECHO_PREFIX)
-    shown = pty.wait_text("k" + ECHO_PREFIX, 60)
+    shown = pty.wait_on_screen("k" + ECHO_PREFIX, 60)
     return {"huge_open": shown.time - sent}
 
 
 def paste_and_send(pty: PtyApp, server: ArrivalServer, text: str, ready: str) -> dict[str, float]:
-    pty.wait_text(ready, 60)
+    pty.wait_on_screen(ready, 60)
     pty.settle(0.3)
     before = len(server.arrived)
     sent = _write_all(pty, PASTE_START + text.encode() + PASTE_END)
-    pasted = pty.wait_text(PASTE_MARK, 120)
+    pasted = pty.wait_on_screen(PASTE_MARK, 120)
     enter = pty.send(b"\r")
     deadline = time.perf_counter() + 300
     while len(server.arrived) == before and time.perf_counter() < deadline:

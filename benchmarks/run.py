@@ -29,16 +29,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tests.pty_driver import CHATTERM, PtyApp
 from tests.servers import OpenAIServer
 
 from . import datasets, huge_text
-from .pty_driver import PtyApp
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 REPLY_FILE = HERE / "reply.md"
 BASELINE_APP = HERE / "baseline_app.py"
-CHATTERM = str(Path(sys.executable).with_name("chatterm"))
 READY = "Message — Enter sends"  # both prompts' placeholders start so
 FIRST_TEXT = "ZQBE"  # the reply's first chunk
 END_MARK = "ZQEND"  # the reply's last line
@@ -223,17 +222,19 @@ def chatterm_env(bench: Bench, base_url: str, data_dir: Path | None = None) -> d
 
 
 def launch(bench: Bench, app: str, base_url: str, *args: str, data: Path | None = None) -> PtyApp:
+    """Start *app*; ``started`` is the launch time. No controlling terminal: making the pty
+    one takes a Python trampoline, whose start would count in the start-up time."""
     if app == CHATTERM_NAME:
-        return PtyApp([CHATTERM, *args], chatterm_env(bench, base_url, data), cwd=str(bench.tmp))
-    argv = [sys.executable, str(BASELINE_APP), base_url]
-    return PtyApp(argv, base_env(), cwd=str(bench.tmp))
+        argv, env = [CHATTERM, *args], chatterm_env(bench, base_url, data)
+    else:
+        argv, env = [sys.executable, str(BASELINE_APP), base_url], base_env()
+    return PtyApp(argv, env, cwd=str(bench.tmp), controlling_terminal=False)
 
 
 @contextlib.contextmanager
 def running(bench: Bench, app: str, base_url: str, *args: str, **kw: Any) -> Iterator[PtyApp]:
     pty = launch(bench, app, base_url, *args, **kw)
     try:
-        pty.start()
         yield pty
     finally:
         pty.close(CTRL_Q)
@@ -242,7 +243,7 @@ def running(bench: Bench, app: str, base_url: str, *args: str, **kw: Any) -> Ite
 def _send_prompt(pty: PtyApp, text: str = "hello") -> float:
     """Type a prompt, wait for it to show, press Enter; returns when Enter was written."""
     pty.send(text)
-    pty.wait_text(text, 10)
+    pty.wait_on_screen(text, 10)
     return pty.send(b"\r")
 
 
@@ -256,14 +257,14 @@ def _cpu_since(pty: PtyApp, start: float) -> float:
 def stream_full(bench: Bench, app: str) -> dict[str, float]:
     """Start-up, idle memory, and the whole reply as fast as the server can send it."""
     with running(bench, app, bench.full.base_url) as pty:
-        ready = pty.wait_text(READY, 30)
+        ready = pty.wait_on_screen(READY, 30)
         cold = ready.time - pty.started
         pty.settle(bench.sizes.idle)
         rss = pty.rss_mb()
         enter = _send_prompt(pty)
         cpu0 = pty.cpu_seconds()
         bytes0 = pty.bytes_before(enter)
-        end = pty.wait_text(END_MARK, 120)
+        end = pty.wait_on_screen(END_MARK, 120)
         cpu = _cpu_since(pty, cpu0)
     return {
         "cold_start": cold,
@@ -278,14 +279,14 @@ def stream_paced(bench: Bench, app: str) -> dict[str, float]:
     """The reply at 200 chunks/s: first text, lag at the end, CPU share, bytes written."""
     server = bench.paced
     with running(bench, app, server.base_url) as pty:
-        pty.wait_text(READY, 30)
+        pty.wait_on_screen(READY, 30)
         pty.settle(0.3)
         finished = len(server.finished)
         enter = _send_prompt(pty)
         cpu0 = pty.cpu_seconds()
         bytes0 = pty.bytes_before(enter)
-        first = pty.wait_text(FIRST_TEXT, 30)
-        end = pty.wait_text(END_MARK, 120)
+        first = pty.wait_on_screen(FIRST_TEXT, 30)
+        end = pty.wait_on_screen(END_MARK, 120)
         cpu = _cpu_since(pty, cpu0)
         deadline = time.perf_counter() + 5
         while len(server.finished) == finished and time.perf_counter() < deadline:
@@ -302,19 +303,19 @@ def stream_paced(bench: Bench, app: str) -> dict[str, float]:
 def echo(bench: Bench, app: str) -> dict[str, float]:
     """Typing into the prompt while the paced reply streams: key written → key on screen."""
     with running(bench, app, bench.paced.base_url) as pty:
-        pty.wait_text(READY, 30)
+        pty.wait_on_screen(READY, 30)
         _send_prompt(pty)
-        pty.wait_text(FIRST_TEXT, 30)
+        pty.wait_on_screen(FIRST_TEXT, 30)
         pty.settle(0.3)
         typed = ECHO_PREFIX
         pty.send(typed)
-        pty.wait_text(typed, 10)
+        pty.wait_on_screen(typed, 10)
         delays = []
         for key in ECHO_KEYS[: bench.sizes.echo_keys]:
             pty.settle(0.1)
             typed += key
             sent = pty.send(key)
-            delays.append(pty.wait_text(typed, 10).time - sent)
+            delays.append(pty.wait_on_screen(typed, 10).time - sent)
     return {"echo": statistics.median(delays) * 1000}
 
 
@@ -322,14 +323,16 @@ def saved(bench: Bench, app: str) -> dict[str, float]:
     """``chatterm -s ID`` on a long conversation, then to its top and back."""
     data = datasets.saved_conversation(bench.sizes.saved_messages)
     with running(bench, app, bench.full.base_url, "-s", datasets.SAVED_ID, data=data) as pty:
-        shown = pty.wait_text(datasets.LAST_MARK, 60)
+        shown = pty.wait_on_screen(datasets.LAST_MARK, 60)
         opened = shown.time - pty.started
         pty.send(CTRL_L)
         pty.settle(0.2)
         pty.send(HOME)
-        pty.wait(lambda s: datasets.FIRST_MARK in s and datasets.LAST_MARK not in s, 30, "the top")
+        pty.wait_screen(
+            lambda s: datasets.FIRST_MARK in s and datasets.LAST_MARK not in s, 30, "the top"
+        )
         pty.send(END)
-        pty.wait_text(datasets.LAST_MARK, 30)
+        pty.wait_on_screen(datasets.LAST_MARK, 30)
         pty.settle(0.3)
         rss = pty.rss_mb()
     return {"open_saved": opened, "saved_rss": rss}
@@ -340,10 +343,10 @@ def sessions(bench: Bench, app: str) -> dict[str, float]:
     count = bench.sizes.sessions
     data = datasets.many_sessions(count)
     with running(bench, app, bench.full.base_url, data=data) as pty:
-        pty.wait_text(READY, 30)
+        pty.wait_on_screen(READY, 30)
         pty.settle(0.3)
         pressed = pty.send(F3)
-        shown = pty.wait_text(datasets.title_of(count - 1), 60)
+        shown = pty.wait_on_screen(datasets.title_of(count - 1), 60)
     return {"sessions_screen": shown.time - pressed}
 
 
@@ -371,7 +374,7 @@ def huge(bench: Bench, app: str) -> dict[str, float]:
     reply = huge_text.table_reply(rows)
     with huge_text.ArrivalServer(reply=reply, chunks=4000, delay=0.002) as server:
         with running(bench, app, server.base_url) as pty:
-            pty.wait_text(READY, 30)
+            pty.wait_on_screen(READY, 30)
             _send_prompt(pty, "table")
             values |= huge_text.while_rendering(pty, bench.sizes.echo_keys, rows)
     folder = Path(tempfile.mkdtemp(dir=bench.tmp))

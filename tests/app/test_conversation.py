@@ -3,45 +3,56 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.command import CommandList, CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList
 
-from tests.app.host import host_config, screen_text
+from tests.app.host import (
+    ask,
+    host_config,
+    local_app,
+    screen_text,
+    type_and_send,
+    wait_until,
+)
 from tests.servers import OpenAIServer
 from tui.app import ChattermApp
-from tui.config import ProviderConfig
 from tui.store import SessionStore
 
 SIZE = (100, 30)
 
 
 def make_app(tmp_path: Path, server: OpenAIServer, **config: object) -> ChattermApp:
-    cfg = host_config(tmp_path, default_provider="local", default_model="m1", **config)
-    cfg.providers["local"] = ProviderConfig(
-        name="local", kind="openai", base_url=server.base_url, models=("m1", "m2")
-    )
-    store = SessionStore(tmp_path / "sessions")
-    return ChattermApp(cfg, store, state_path=tmp_path / "state.json")
-
-
-async def wait_until(pilot, test: Callable[[], bool], seconds: float = 10) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if test():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition never became true")
-
-
-async def type_and_send(pilot, text: str) -> None:
-    await pilot.press(*text)
-    await pilot.press("enter")
+    return local_app(tmp_path, server.base_url, ("m1", "m2"), **config)
 
 
 def chats(server: OpenAIServer) -> list:
     """The chat requests (the model picker also asks GET /models)."""
     return [r for r in server.requests if r.method == "POST"]
+
+
+def highlighted(options: OptionList) -> str:
+    """The text of the highlighted option ("" while there is none)."""
+    index = options.highlighted
+    return "" if index is None else str(options.get_option_at_index(index).prompt)
+
+
+async def choose_model(pilot: Pilot[None], provider: str, model: str) -> None:
+    """F2, type provider/model into the picker's filter, Enter once the list offers it."""
+    app = pilot.app
+    assert isinstance(app, ChattermApp) and app.conversation is not None
+    screen = app.conversation
+    await pilot.press("f2")
+    await wait_until(pilot, lambda: isinstance(app.focused, Input))  # the picker's filter
+    options = app.screen.query_one("#picker-list", OptionList)
+    await pilot.press(*f"{provider}/{model}")
+    await wait_until(pilot, lambda: highlighted(options).startswith(f"{provider}/{model}"))
+    await pilot.press("enter")
+    chosen = (provider, model)
+    await wait_until(pilot, lambda: (screen.session.provider, screen.session.model) == chosen)
 
 
 def saved(app: ChattermApp) -> dict:
@@ -53,11 +64,8 @@ async def test_enter_streams_the_reply_into_the_log_and_saves_it(tmp_path: Path)
     with OpenAIServer(reply="Hello **there**, friend.") as server:
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
-            await type_and_send(pilot, "hi")
-            screen = app.conversation
-            await wait_until(pilot, lambda: not screen.streaming)
-            await pilot.pause(0.1)
-            assert "Hello there, friend." in screen_text(app)
+            await ask(pilot, "hi")
+            await wait_until(pilot, lambda: "Hello there, friend." in screen_text(app))
             assert "local/m1" in screen_text(app)
             doc = saved(app)
             assert [m["role"] for m in doc["messages"]] == ["user", "assistant"]
@@ -84,20 +92,16 @@ async def test_esc_keeps_partial_reply_and_saves_it_as_cancelled(tmp_path: Path)
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             await type_and_send(pilot, "go")
-            screen = app.conversation
             await wait_until(pilot, lambda: "word5" in screen_text(app))
             await pilot.press("escape")
-            await wait_until(pilot, lambda: not screen.streaming)
-            await pilot.pause(0.1)
+            await wait_until(pilot, lambda: saved(app)["messages"][-1].get("status") == "cancelled")
             reply = saved(app)["messages"][-1]
-            assert reply["status"] == "cancelled"
             assert reply["content"].startswith("word0 word1")
             assert "word199" not in reply["content"]
-            assert "cancelled" in screen_text(app)
+            await wait_until(pilot, lambda: "cancelled" in screen_text(app))
             # The next prompt works.
             server.delay = 0
-            await type_and_send(pilot, "again")
-            await wait_until(pilot, lambda: not screen.streaming and len(chats(server)) == 2)
+            await ask(pilot, "again")
 
 
 async def test_f2_switches_the_model_for_the_next_request(tmp_path: Path) -> None:
@@ -105,16 +109,10 @@ async def test_f2_switches_the_model_for_the_next_request(tmp_path: Path) -> Non
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             screen = app.conversation
-            await type_and_send(pilot, "one")
-            await wait_until(pilot, lambda: not screen.streaming and len(chats(server)) == 1)
-            await pilot.press("f2")
-            await pilot.pause(0.2)
-            await pilot.press(*"local/m2")
-            await pilot.press("enter")
-            await pilot.pause(0.2)
+            await ask(pilot, "one")
+            await choose_model(pilot, "local", "m2")
             assert screen.session.model == "m2"
-            await type_and_send(pilot, "two")
-            await wait_until(pilot, lambda: not screen.streaming and len(chats(server)) == 2)
+            await ask(pilot, "two")
             assert chats(server)[-1].json["model"] == "m2"
             assert saved(app)["model"] == "m2"
             assert saved(app)["messages"][-1]["model"] == "m2"
@@ -125,10 +123,9 @@ async def test_regenerate_replaces_the_last_reply(tmp_path: Path) -> None:
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             screen = app.conversation
-            await type_and_send(pilot, "q")
-            await wait_until(pilot, lambda: not screen.streaming and len(chats(server)) == 1)
+            await ask(pilot, "q")
             server.reply = "second answer"
-            await pilot.press("ctrl+r")
+            await pilot.press("ctrl+g")
             await wait_until(pilot, lambda: not screen.streaming and len(chats(server)) == 2)
             messages = saved(app)["messages"]
             assert [m["content"] for m in messages] == ["q", "second answer"]
@@ -140,9 +137,7 @@ async def test_copy_keys_put_reply_and_code_on_the_clipboard(tmp_path: Path) -> 
     with OpenAIServer(reply=[reply]) as server:
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
-            screen = app.conversation
-            await type_and_send(pilot, "code please")
-            await wait_until(pilot, lambda: not screen.streaming)
+            await ask(pilot, "code please")
             await pilot.press("f6")
             assert app.clipboard == reply
             await pilot.press("f7")
@@ -156,8 +151,7 @@ async def test_up_in_empty_prompt_recalls_and_ctrl_o_edits_the_last_prompt(
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             screen = app.conversation
-            await type_and_send(pilot, "typo")
-            await wait_until(pilot, lambda: not screen.streaming and len(chats(server)) == 1)
+            await ask(pilot, "typo")
             await pilot.press("up")
             assert screen.prompt.text == "typo"
             screen.prompt.clear()
@@ -187,18 +181,14 @@ async def test_provider_failure_shows_in_the_log_and_the_app_stays_up(
     ) as server:
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
-            screen = app.conversation
-            await type_and_send(pilot, "hi")
-            await wait_until(pilot, lambda: not screen.streaming)
-            await pilot.pause(0.1)
+            await ask(pilot, "hi")
+            await wait_until(pilot, lambda: words in screen_text(app))
             text = screen_text(app)
-            assert words in text, text
             reply = saved(app)["messages"][-1]
             assert reply["status"] == "error" and words in reply["error"]
             assert "<html" not in text and "<title>" not in text
             server.mode = "normal"
-            await type_and_send(pilot, "again")
-            await wait_until(pilot, lambda: not screen.streaming and len(chats(server)) >= 2)
+            await ask(pilot, "again")
             assert saved(app)["messages"][-1]["status"] == "complete"
 
 
@@ -206,9 +196,7 @@ async def test_stall_past_request_timeout_reads_as_a_timeout(tmp_path: Path) -> 
     with OpenAIServer(reply="a b c", mode="stall", stall=2) as server:
         app = make_app(tmp_path, server, request_timeout=0.4)
         async with app.run_test(size=SIZE) as pilot:
-            screen = app.conversation
-            await type_and_send(pilot, "hi")
-            await wait_until(pilot, lambda: not screen.streaming)
+            await ask(pilot, "hi")
             assert "request_timeout" in saved(app)["messages"][-1]["error"]
 
 
@@ -223,12 +211,9 @@ async def test_hostile_reply_neither_escapes_nor_acts_as_markup(tmp_path: Path) 
     with OpenAIServer(reply=hostile) as server:
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
-            screen = app.conversation
-            await type_and_send(pilot, "hi")
-            await wait_until(pilot, lambda: not screen.streaming)
-            await pilot.pause(0.1)
+            await ask(pilot, "hi")
+            await wait_until(pilot, lambda: "[@click=app.quit]click[/]" in screen_text(app))
             text = screen_text(app)
-            assert "[@click=app.quit]click[/]" in text
             assert "\x1b" not in text
             assert "\x1b" not in saved(app)["messages"][-1]["content"]
             await pilot.click("#log")
@@ -240,11 +225,8 @@ async def test_reopened_conversation_resumes_with_its_provider_and_model(tmp_pat
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             screen = app.conversation
-            await pilot.press("f2")
-            await pilot.pause(0.2)
-            await pilot.press(*"local/m2", "enter")
-            await type_and_send(pilot, "keep me")
-            await wait_until(pilot, lambda: not screen.streaming and len(chats(server)) == 1)
+            await choose_model(pilot, "local", "m2")
+            await ask(pilot, "keep me")
             session_id = screen.session.id
         store = SessionStore(tmp_path / "sessions")
         again = ChattermApp(
@@ -254,7 +236,7 @@ async def test_reopened_conversation_resumes_with_its_provider_and_model(tmp_pat
             state_path=tmp_path / "state.json",
         )
         async with again.run_test(size=SIZE) as pilot:
-            await pilot.pause(0.2)
+            await wait_until(pilot, lambda: "remembered" in screen_text(again))
             text = screen_text(again)
             assert "keep me" in text and "remembered" in text
             assert again.conversation.session.model == "m2"
@@ -266,12 +248,10 @@ async def test_ctrl_n_starts_a_new_conversation(tmp_path: Path) -> None:
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             screen = app.conversation
-            await type_and_send(pilot, "first chat")
-            await wait_until(pilot, lambda: not screen.streaming)
+            await ask(pilot, "first chat")
             first = screen.session.id
             await pilot.press("ctrl+n")
-            await type_and_send(pilot, "second chat")
-            await wait_until(pilot, lambda: not screen.streaming and len(chats(server)) == 2)
+            await ask(pilot, "second chat")
             assert screen.session.id != first
             assert chats(server)[-1].json["messages"] == [
                 {"role": "user", "content": "second chat"}
@@ -283,7 +263,7 @@ async def test_first_start_without_config_uses_echo_with_a_hint(tmp_path: Path) 
     cfg = host_config(tmp_path)
     app = ChattermApp(cfg, SessionStore(tmp_path / "s"), state_path=tmp_path / "state.json")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: "echo · echo" in screen_text(app))
         text = screen_text(app)
         assert "echo · echo" in text
         assert "F4" in text
@@ -296,16 +276,15 @@ async def test_f1_lists_every_key_and_palette_reaches_models(tmp_path: Path) -> 
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("f1")
-            await pilot.pause(0.1)
-            text = screen_text(app)
-            assert "ctrl+j" in text and "regenerate" in text
+            await wait_until(pilot, lambda: "regenerate" in screen_text(app))
+            assert "ctrl+j" in screen_text(app)
             await pilot.press("escape", "ctrl+p")
-            await pilot.pause(0.2)
+            await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
             await pilot.press(*"Switch to local/m2")
-            await pilot.pause(0.4)
+            commands = app.screen.query_one(CommandList)
+            await wait_until(pilot, lambda: "local/m2" in highlighted(commands))
             await pilot.press("enter")
-            await pilot.pause(0.2)
-            assert app.conversation.session.model == "m2"
+            await wait_until(pilot, lambda: app.conversation.session.model == "m2")
 
 
 async def test_a_bug_in_a_provider_shows_as_an_error_and_the_app_stays_up(
@@ -321,12 +300,10 @@ async def test_a_bug_in_a_provider_shows_as_an_error_and_the_app_stays_up(
     cfg = host_config(tmp_path, default_provider="echo")
     app = ChattermApp(cfg, SessionStore(tmp_path / "s"), state_path=tmp_path / "state.json")
     async with app.run_test(size=SIZE) as pilot:
-        screen = app.conversation
-        await type_and_send(pilot, "hi")
-        await wait_until(pilot, lambda: not screen.streaming)
-        await pilot.pause(0.1)
+        await ask(pilot, "hi")
+        await wait_until(pilot, lambda: "KeyError" in screen_text(app))
         text = screen_text(app)
-        assert "first words" in text and "KeyError" in text
+        assert "first words" in text
         assert app.is_running
         reply = saved(app)["messages"][-1]
         assert reply["status"] == "error" and reply["content"] == "first words "

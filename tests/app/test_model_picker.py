@@ -80,7 +80,8 @@ async def test_recent_models_come_first_then_the_current(tmp_path: Path) -> None
     async with HostApp(host_config(tmp_path)).run_test(size=(80, 24)) as pilot:
         pilot.app.services.recent.push("voigpt", "gpt-3.5-turbo")
         pilot.app.services.recent.push("openai", "gpt-4o")
-        pilot.app.services.recent.push("gone", "model")  # a provider no longer configured is skipped
+        # a provider no longer configured is skipped
+        pilot.app.services.recent.push("gone", "model")
         screen, _ = await open_picker(pilot, current=("echo", "echo-fast"))
         assert shown(screen)[:3] == [
             ("openai", "gpt-4o"),

@@ -4,29 +4,24 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
-from tests.app.host import host_config, screen_text
+from tests.app.host import local_app, screen_text, type_and_send, wait_until
 from tests.servers import OpenAIServer
 from tui.app import ChattermApp
-from tui.config import ProviderConfig
+from tui.screens.conversation import ConversationScreen
 from tui.screens.sessions import SessionsScreen
-from tui.store import Message, SessionStore
+from tui.store import Message
 
 SIZE = (100, 30)
 CHATTERM = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "chatterm"
 
 
 def make_app(tmp_path: Path, server: OpenAIServer, notes: list[str] | None = None) -> ChattermApp:
-    cfg = host_config(tmp_path, default_provider="local", default_model="m1")
-    cfg.providers["local"] = ProviderConfig(
-        name="local", kind="openai", base_url=server.base_url, models=("m1", "m2")
-    )
-    app = ChattermApp(cfg, SessionStore(tmp_path / "sessions"), state_path=tmp_path / "state.json")
+    app = local_app(tmp_path, server.base_url, ("m1", "m2"))
     if notes is not None:
         original = app.notify
 
@@ -38,16 +33,16 @@ def make_app(tmp_path: Path, server: OpenAIServer, notes: list[str] | None = Non
     return app
 
 
-async def wait_until(pilot, test: Callable[[], bool], seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not test():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition never became true")
-        await pilot.pause(0.05)
-
-
 def status_text(app: ChattermApp) -> str:
     return str(app.conversation.status.render())
+
+
+async def start_streaming(pilot: Pilot[None], app: ChattermApp) -> ConversationScreen:
+    """Send "hi" and wait until the status line says the reply streams."""
+    await type_and_send(pilot, "hi")
+    await wait_until(pilot, lambda: "streaming" in status_text(app))
+    assert app.conversation is not None
+    return app.conversation
 
 
 async def test_ctrl_t_returns_to_the_starting_model(tmp_path: Path) -> None:
@@ -64,9 +59,7 @@ async def test_stopped_reply_says_cancelled_in_the_status_line(tmp_path: Path) -
     with OpenAIServer(reply="word " * 400, delay=0.05) as server:
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press(*"hi", "enter")
-            screen = app.conversation
-            await wait_until(pilot, lambda: "streaming" in status_text(app))
+            screen = await start_streaming(pilot, app)
             await pilot.press("escape")
             await wait_until(pilot, lambda: not screen.streaming)
             assert "cancelled" in status_text(app)
@@ -78,9 +71,7 @@ async def test_status_line_names_the_answering_model_until_the_reply_ends(
     with OpenAIServer(reply="word " * 200, delay=0.02) as server:
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press(*"hi", "enter")
-            screen = app.conversation
-            await wait_until(pilot, lambda: "streaming" in status_text(app))
+            screen = await start_streaming(pilot, app)
             app.conversation.switch_model("local", "m2")
             await pilot.pause()
             assert screen.streaming

@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from tests.app.host import CSS_FILE, services_for
+from tests.app.host import HostApp, host_config, screen_text, services_for, wait_until
 from tui.screens.sessions import SessionsScreen
 from tui.store import Message, SessionStore, SessionSummary
 
 SIZE = (80, 24)
 Results = list[str | None]
-
-
-class Host(App[None]):
-    """Shows nothing itself; each test pushes the screen and drives it with the pilot."""
-
-    CSS_PATH = CSS_FILE
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.notified: list[str] = []  # every notification's text, to read back paths
-
-    def compose(self) -> ComposeResult:
-        yield Static("host")
-
-    def notify(self, message: str, **kwargs: Any) -> None:  # type: ignore[override]
-        self.notified.append(message)
-        super().notify(message, **kwargs)
 
 
 def make_store(tmp_path: Path) -> SessionStore:
@@ -56,28 +35,13 @@ def add_session(store: SessionStore, title: str, *exchanges: tuple[str, str]) ->
     return session.id
 
 
-async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 15) -> None:
-    """Let the app run until *condition* holds, within a wall-clock deadline.
-
-    ``pilot.press`` returns once Textual's idle heuristic says the app is idle, which on a
-    busy machine (CPU time stalls while the process waits for a core) can be before the key
-    has gone through every queue: a focus change, a bubbled ``Input.Changed`` or a relayout
-    may still be pending. So every check after a key waits for its condition.
-    """
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition never held")
-        await pilot.pause(0.02)
-
-
 async def open_screen(
     pilot: Pilot[None], store: SessionStore, current_id: str | None = None
 ) -> tuple[SessionsScreen, Results]:
     results: Results = []
     screen = SessionsScreen(services_for(store), current_id)
     pilot.app.push_screen(screen, results.append)
-    await until(pilot, lambda: screen._loaded)
+    await wait_until(pilot, lambda: screen._loaded)
     await pilot.pause()
     return screen, results
 
@@ -93,16 +57,11 @@ def is_file(path: str) -> bool:
     return Path(path).is_file()
 
 
-def screen_text(app: App[Any]) -> str:
-    """Everything the screen shows, as plain text lines (what a user would read)."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
 async def test_lists_newest_first_with_model_and_count(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     old = add_session(store, "Old one", ("a", "b"))
     new = add_session(store, "New one", ("a", "b"), ("c", "d"))
-    async with Host().run_test(size=SIZE) as pilot:
+    async with HostApp(host_config(tmp_path)).run_test(size=SIZE) as pilot:
         screen, _ = await open_screen(pilot, store)
         assert shown_ids(screen) == [s.id for s in store.list()]
         assert set(shown_ids(screen)) == {old, new}
@@ -130,14 +89,14 @@ async def test_loading_runs_in_a_thread_and_keys_work_meanwhile(tmp_path: Path) 
     store = GatedStore(tmp_path / "data" / "sessions")
     wanted = add_session(store, "Wanted", ("a", "b"))
     add_session(store, "Other", ("a", "b"))
-    async with Host().run_test(size=SIZE) as pilot:
+    async with HostApp(host_config(tmp_path)).run_test(size=SIZE) as pilot:
         screen = SessionsScreen(services_for(store))
         pilot.app.push_screen(screen)
         await pilot.pause()
         assert "loading…" in screen_text(pilot.app)
         await pilot.press("slash", *"want")  # typed while the list is still loading
         store.gate.set()
-        await until(pilot, lambda: screen._loaded)
+        await wait_until(pilot, lambda: screen._loaded)
         assert shown_ids(screen) == [wanted]
 
 
@@ -145,64 +104,62 @@ async def test_filter_narrows_by_title_then_by_content(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     alpha = add_session(store, "Alpha plans", ("bake", "banana bread"))
     beta = add_session(store, "Beta notes", ("dessert", "cherry pie"))
-    async with Host().run_test(size=SIZE) as pilot:
+    async with HostApp(host_config(tmp_path)).run_test(size=SIZE) as pilot:
         screen, _ = await open_screen(pilot, store)
         await pilot.press("slash")
-        await until(pilot, lambda: isinstance(pilot.app.focused, Input))
+        await wait_until(pilot, lambda: isinstance(pilot.app.focused, Input))
         await pilot.press(*"ALPHA")  # any case
         filter_box = screen.query_one(Input)
-        await until(pilot, lambda: filter_box.value == "ALPHA")
+        await wait_until(pilot, lambda: filter_box.value == "ALPHA")
         # The title matches without waiting for the content search (which cannot find
         # "ALPHA" in either conversation's messages anyway).
         assert shown_ids(screen) == [alpha]
         await pilot.press("ctrl+u", *"cherry")  # only in beta's content
-        await until(pilot, lambda: shown_ids(screen) == [beta])
-        await until(pilot, lambda: "Beta notes" in screen_text(pilot.app))
+        await wait_until(pilot, lambda: shown_ids(screen) == [beta])
+        await wait_until(pilot, lambda: "Beta notes" in screen_text(pilot.app))
         await pilot.press("ctrl+u", *"zzz")
         # Both the title filter and the content search for "zzz" have run: nothing matches.
-        await until(pilot, lambda: screen._content_query == "zzz")
+        await wait_until(pilot, lambda: screen._content_query == "zzz")
         assert shown_ids(screen) == []
-        await until(pilot, lambda: "No conversation matches" in screen_text(pilot.app))
+        await wait_until(pilot, lambda: "No conversation matches" in screen_text(pilot.app))
         await pilot.press("ctrl+u")
-        await until(pilot, lambda: len(shown_ids(screen)) == 2)
+        await wait_until(pilot, lambda: len(shown_ids(screen)) == 2)
         await pilot.press("down")  # from the filter to the list
-        await until(pilot, lambda: isinstance(pilot.app.focused, DataTable))
+        await wait_until(pilot, lambda: isinstance(pilot.app.focused, DataTable))
 
 
 async def test_enter_opens_the_current_row_and_escape_returns_none(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     first = add_session(store, "First", ("a", "b"))
     add_session(store, "Second", ("a", "b"))
-    async with Host().run_test(size=SIZE) as pilot:
+    async with HostApp(host_config(tmp_path)).run_test(size=SIZE) as pilot:
         screen, results = await open_screen(pilot, store, current_id=first)
         assert screen.query_one(DataTable).cursor_row == shown_ids(screen).index(first)
         await pilot.press("enter")
-        await pilot.pause()
-        assert results == [first]
+        await wait_until(pilot, lambda: results == [first])
         _, results = await open_screen(pilot, store)
         await pilot.press("escape")
-        await pilot.pause()
-        assert results == [None]
+        await wait_until(pilot, lambda: results == [None])
 
 
 async def test_rename_saves_through_the_store(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     session_id = add_session(store, "Before", ("a", "b"))
-    async with Host().run_test(size=SIZE) as pilot:
+    async with HostApp(host_config(tmp_path)).run_test(size=SIZE) as pilot:
         await open_screen(pilot, store)
         await pilot.press("r")
-        await until(pilot, lambda: getattr(pilot.app.focused, "id", None) == "rename-input")
+        await wait_until(pilot, lambda: getattr(pilot.app.focused, "id", None) == "rename-input")
         rename = pilot.app.focused
-        await until(pilot, lambda: rename.value == "Before")  # filled in before we edit it
+        await wait_until(pilot, lambda: rename.value == "Before")  # filled in before we edit it
         await pilot.press("ctrl+u", *"After")
-        await until(pilot, lambda: rename.value == "After")
+        await wait_until(pilot, lambda: rename.value == "After")
         await pilot.press("enter")
-        await until(pilot, lambda: store.load(session_id).title == "After")
-        await until(pilot, lambda: "After" in screen_text(pilot.app))
+        await wait_until(pilot, lambda: store.load(session_id).title == "After")
+        await wait_until(pilot, lambda: "After" in screen_text(pilot.app))
         await pilot.press("r")
-        await until(pilot, lambda: getattr(pilot.app.focused, "id", None) == "rename-input")
+        await wait_until(pilot, lambda: getattr(pilot.app.focused, "id", None) == "rename-input")
         await pilot.press("ctrl+u", *"x", "escape")  # Esc cancels
-        await until(pilot, lambda: getattr(pilot.app.focused, "id", None) != "rename-input")
+        await wait_until(pilot, lambda: getattr(pilot.app.focused, "id", None) != "rename-input")
         assert store.load(session_id).title == "After"
 
 
@@ -211,19 +168,18 @@ async def test_delete_moves_to_the_trash_after_y(tmp_path: Path) -> None:
     keep = add_session(store, "Keep me", ("a", "b"))
     gone = add_session(store, "Delete me", ("a", "b"))
     before = store.path(gone)
-    async with Host().run_test(size=SIZE) as pilot:
+    async with HostApp(host_config(tmp_path)).run_test(size=SIZE) as pilot:
         screen, _ = await open_screen(pilot, store, current_id=gone)
         await pilot.press("d")
-        await pilot.pause()
-        assert "Move 'Delete me' to the trash? y/n" in screen_text(pilot.app)
+        asked = "Move 'Delete me' to the trash? y/n"
+        await wait_until(pilot, lambda: asked in screen_text(pilot.app))
         await pilot.press("n")  # nothing happens on n
-        await pilot.pause()
+        await wait_until(pilot, lambda: asked not in screen_text(pilot.app))
         assert before.exists()
         await pilot.press("d", "y")
-        await pilot.pause()
-        assert not before.exists()
+        await wait_until(pilot, lambda: not before.exists())
         assert shown_ids(screen) == [keep]
-        assert isinstance(pilot.app, Host)
+        assert isinstance(pilot.app, HostApp)
         moved = pilot.app.notified[-1].removeprefix("Moved to ")
         assert is_file(moved) and moved != str(before)
         assert [s.id for s in store.list()] == [keep]
@@ -232,13 +188,13 @@ async def test_delete_moves_to_the_trash_after_y(tmp_path: Path) -> None:
 async def test_export_writes_markdown(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     session_id = add_session(store, "Exported", ("question here", "answer there"))
-    async with Host().run_test(size=SIZE) as pilot:
+    async with HostApp(host_config(tmp_path)).run_test(size=SIZE) as pilot:
         await open_screen(pilot, store)
         await pilot.press("e")
-        await pilot.pause()
         path = store.root.parent / "exports" / f"{session_id}.md"
-        assert isinstance(pilot.app, Host)
-        assert pilot.app.notified[-1] == f"Exported to {path}"
+        assert isinstance(pilot.app, HostApp)
+        notified = pilot.app.notified
+        await wait_until(pilot, lambda: f"Exported to {path}" in notified)
     text = path.read_text(encoding="utf-8")
     assert "question here" in text and "answer there" in text
 
@@ -247,20 +203,20 @@ async def test_corrupt_file_is_reported_and_the_rest_listed(tmp_path: Path) -> N
     store = make_store(tmp_path)
     good = add_session(store, "Still fine", ("a", "b"))
     (store.root / "bad.toml").write_bytes(b"\x00\xff not toml [[[")
-    async with Host().run_test(size=SIZE) as pilot:
+    async with HostApp(host_config(tmp_path)).run_test(size=SIZE) as pilot:
         screen, _ = await open_screen(pilot, store)
         assert shown_ids(screen) == [good]
         warning = screen.query_one("#sessions-warning", Static)
         assert warning.display
         assert "1 file set aside: bad.toml could not be read" in screen_text(pilot.app)
-        assert isinstance(pilot.app, Host)
+        assert isinstance(pilot.app, HostApp)
         assert sum("bad.toml" in message for message in pilot.app.notified) == 1
 
 
 async def test_hostile_title_is_shown_as_plain_text(tmp_path: Path) -> None:
     store = make_store(tmp_path)
     add_session(store, "\x1b]52;c;Zm9v\x07 [bold]x", ("a", "b"))
-    async with Host().run_test(size=SIZE) as pilot:
+    async with HostApp(host_config(tmp_path)).run_test(size=SIZE) as pilot:
         await open_screen(pilot, store)
         text = screen_text(pilot.app)
         assert "[bold]x" in text
@@ -269,7 +225,7 @@ async def test_hostile_title_is_shown_as_plain_text(tmp_path: Path) -> None:
 
 async def test_empty_store_shows_the_hint(tmp_path: Path) -> None:
     store = make_store(tmp_path)
-    async with Host().run_test(size=SIZE) as pilot:
+    async with HostApp(host_config(tmp_path)).run_test(size=SIZE) as pilot:
         screen, _ = await open_screen(pilot, store)
         assert "No saved conversations yet — start one with ctrl+n" in screen_text(pilot.app)
         assert not screen.query_one(DataTable).display

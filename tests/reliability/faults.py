@@ -169,10 +169,10 @@ class Cell:
             return f"{server.url}/wrong{server.base_path}"
         return server.base_url
 
-    def write_config(self, base_url: str) -> None:
+    def write_config(self, base_url: str, timeout: float | None = None) -> None:
         lines = [
             f'default_provider = "{self.provider}"',
-            f"request_timeout = {self.fault.timeout}",
+            f"request_timeout = {self.fault.timeout if timeout is None else timeout}",
             f"[providers.{self.provider}]",
             f'kind = "{self.kind}"',
             f'base_url = "{base_url}"',
@@ -185,9 +185,11 @@ class Cell:
         os.chmod(self.config_path, 0o600)  # holds a key: no permissions warning on stderr
 
     def heal(self) -> None:
-        """The user fixes base_url, the service recovers: the next prompt must work."""
+        """The user fixes base_url, the service recovers: the next prompt must work. The
+        request_timeout goes back to the default too: the stall cell's 0.5 s is there to
+        make the fault quick, and a busy test machine can miss it on a healthy reply."""
         self.server.mode = "normal"
-        self.write_config(self.server.base_url)
+        self.write_config(self.server.base_url, timeout=Fault.timeout)
 
     def env(self) -> dict[str, str]:
         """The environment of a ``chatterm`` subprocess for this cell."""

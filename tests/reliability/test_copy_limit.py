@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
-from tests.app.host import CSS_FILE, host_config
+from tests.app.host import CSS_FILE, ask, local_config, notices, wait_until
 from tests.servers import OpenAIServer
 from tui import clipboard
 from tui.app import ChattermApp
-from tui.config import ProviderConfig
 from tui.store import SessionStore
 
 SIZE = (100, 30)
@@ -39,30 +37,9 @@ class RecordingApp(ChattermApp):
 
 def make_app(tmp_path: Path, server: OpenAIServer, limit: int | None = LIMIT) -> RecordingApp:
     document = {} if limit is None else {"copy_limit": limit}
-    cfg = host_config(tmp_path, default_provider="local", default_model="m1", document=document)
-    cfg.providers["local"] = ProviderConfig(
-        name="local", kind="openai", base_url=server.base_url, models=("m1",)
-    )
+    config = local_config(tmp_path, server.base_url, document=document)
     store = SessionStore(tmp_path / "sessions")
-    return RecordingApp(cfg, store, state_path=tmp_path / "state.json")
-
-
-async def wait_until(pilot, test: Callable[[], bool], seconds: float = 20) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if test():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition never became true")
-
-
-def notices(app: ChattermApp) -> list[str]:
-    return [n.message for n in app._notifications]
-
-
-async def ask(pilot, app: ChattermApp, text: str = "q") -> None:
-    await pilot.press(*text, "enter")
-    screen = app.conversation
-    await wait_until(pilot, lambda: screen.session.messages and not screen.streaming)
+    return RecordingApp(config, store, state_path=tmp_path / "state.json")
 
 
 def read(path: Path) -> str:
@@ -80,9 +57,9 @@ async def test_copy_over_the_limit_sends_nothing_and_says_why(tmp_path: Path) ->
     with OpenAIServer(reply=[reply]) as server:
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
-            await ask(pilot, app)
+            await ask(pilot, "q", 20)
             await pilot.press("f6")
-            await wait_until(pilot, lambda: any("OSC 52" in n for n in notices(app)))
+            await wait_until(pilot, lambda: any("OSC 52" in n for n in notices(app)), 20)
             assert app.sent == []  # no OSC 52 at all: a terminal would drop it silently
             warning = next(n for n in app._notifications if "OSC 52" in n.message)
             assert warning.severity == "warning"
@@ -97,10 +74,12 @@ async def test_second_f6_writes_the_whole_reply_to_a_private_file(tmp_path: Path
     with OpenAIServer(reply=[reply]) as server:
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
-            await ask(pilot, app)
+            await ask(pilot, "q", 20)
             await pilot.press("f6")
             await pilot.press("f6")
-            await wait_until(pilot, lambda: any(n.startswith("Wrote the") for n in notices(app)))
+            await wait_until(
+                pilot, lambda: any(n.startswith("Wrote the") for n in notices(app)), 20
+            )
             assert app.sent == []
             message = next(n for n in notices(app) if n.startswith("Wrote the"))
             path = Path(message.rsplit(" to ", 1)[1])
@@ -114,7 +93,7 @@ async def test_small_reply_still_copies_and_says_copied(tmp_path: Path) -> None:
     with OpenAIServer(reply=["short answer"]) as server:
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
-            await ask(pilot, app)
+            await ask(pilot, "q", 20)
             await pilot.press("f6")
             assert app.sent == ["short answer"]
             assert any(n.startswith("Copied the reply") for n in notices(app))
@@ -125,7 +104,7 @@ async def test_default_limit_lets_a_normal_reply_through(tmp_path: Path) -> None
     with OpenAIServer(reply=[reply]) as server:
         app = make_app(tmp_path, server, limit=None)
         async with app.run_test(size=SIZE) as pilot:
-            await ask(pilot, app)
+            await ask(pilot, "q", 20)
             await pilot.press("f6")
             assert app.sent == [reply]
 

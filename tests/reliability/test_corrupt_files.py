@@ -13,16 +13,16 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.app.host import screen_text
-from tests.reliability.pty_capture import CHATTERM, PtyProcess
+from tests.app.host import notices, screen_text, wait_until
+from tests.pty_driver import CHATTERM, PtyApp
 from tests.servers import free_port
 from tui.app import ChattermApp
 from tui.config import HEADER, load, load_or_defaults
+from tui.screens.settings import SettingsScreen
 from tui.store import Message, SessionStore, SessionUnsupported
 
 FUTURE_ID = "20260101-090000-f00d"
@@ -129,20 +129,12 @@ async def test_sessions_screen_reports_damaged_files_and_lists_the_rest(tmp_path
     app = ChattermApp(load(tmp_path / "none.toml"), store, state_path=tmp_path / "state.json")
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f3")
-        await until(pilot, lambda: "files set aside" in screen_text(app))
+        await wait_until(pilot, lambda: "files set aside" in screen_text(app))
         text = screen_text(app)
         assert f"⚠ {len(corrupt) + 1} files set aside" in text and "still here" in text
         await pilot.press("enter")  # opens the good one
-        await until(pilot, lambda: app.conversation.session.id == good)
+        await wait_until(pilot, lambda: app.conversation.session.id == good)
     assert_kept(store, corrupt, future)
-
-
-async def until(pilot, test: Callable[[], bool]) -> None:
-    for _ in range(100):
-        if test():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("never happened")
 
 
 BROKEN_CONFIGS = {
@@ -157,10 +149,10 @@ def test_broken_config_opens_the_app_with_the_error_and_is_not_rewritten(tmp_pat
     original = BROKEN_CONFIGS["not TOML"]
     config.write_bytes(original)
     config.chmod(0o600)
-    with PtyProcess([CHATTERM], env) as p:
-        p.wait_for_text("Config error", "using defaults", "echo · echo")
+    with PtyApp([CHATTERM], env) as p:
+        p.wait_written("Config error", "using defaults", "echo · echo")
         p.send("hello\r")  # the defaults work: the offline echo provider answers
-        p.wait_for_text("You wrote")
+        p.wait_written("You wrote")
         p.send("\x11")
         assert p.wait(15) == 0
     asked = run(env, "ask", "hi")  # commands refuse to guess: a usage error naming the file
@@ -182,14 +174,14 @@ async def test_broken_config_is_replaced_only_when_settings_are_saved(
     async with app.run_test(size=(100, 30)) as pilot:
         assert any("Config error" == n.title for n in app._notifications)
         await pilot.press(*"hi", "enter")
-        await until(pilot, lambda: "You wrote" in screen_text(app))
+        await wait_until(pilot, lambda: "You wrote" in screen_text(app))
         await pilot.press("ctrl+t")  # switching models is remembered apart from the config
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: any(n.startswith(("Use ", "Now ")) for n in notices(app)))
         assert path.read_bytes() == BROKEN_CONFIGS[broken]
         await pilot.press("f5")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
         await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: any(n.startswith("Saved to") for n in notices(app)))
     assert path.read_text().startswith(HEADER) and load(path).error is None
     assert path.with_name("config.toml.bak").read_bytes() == BROKEN_CONFIGS[broken]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.pty_capture import CHATTERM, PtyProcess
+from tests.pty_driver import CHATTERM, PtyApp
 from tests.servers import Exchange, Frames, OpenAIServer, free_port
 from tui.store import SessionStore
 
@@ -54,7 +54,7 @@ class TimedServer(OpenAIServer):
         def chunk(data: bytes) -> None:
             original(data)
             for word in re.findall(rb"w(\d{4}) ", data):
-                self.sent.append((time.monotonic(), int(word)))
+                self.sent.append((time.perf_counter(), int(word)))  # the pty driver's clock
 
         ex.chunk = chunk  # type: ignore[method-assign]
         super().send_stream(ex, mode, frames)
@@ -87,13 +87,13 @@ def environment(tmp_path: Path, server: OpenAIServer) -> dict[str, str]:
     return env
 
 
-def words_shown(p: PtyProcess, moment: float) -> int:
+def words_shown(p: PtyApp, moment: float) -> int:
     """How many words of the reply the process had written to its terminal by *moment*."""
     indexes = [int(n) for n in re.findall(rb"w(\d{4})", p.output_before(moment))]
     return max(indexes) + 1 if indexes else 0
 
 
-def check_saved(tmp_path: Path, prompt: str, server: TimedServer, p: PtyProcess) -> str:
+def check_saved(tmp_path: Path, prompt: str, server: TimedServer, p: PtyApp) -> str:
     """The one session file parses and keeps the prompt and every word the process had
     shown more than LOSS_BOUND seconds before it was killed; returns the figures."""
     killed_at = p.killed_at
@@ -123,8 +123,8 @@ def test_ask_killed_mid_reply_keeps_the_prompt_and_all_but_the_last_second(
     tmp_path: Path, server: TimedServer
 ) -> None:
     prompt = "tell me everything"
-    with PtyProcess([CHATTERM, "ask", prompt], environment(tmp_path, server)) as p:
-        p.wait_for_text("w0000")  # the reply is streaming
+    with PtyApp([CHATTERM, "ask", prompt], environment(tmp_path, server)) as p:
+        p.wait_written("w0000")  # the reply is streaming
         time.sleep(RUN_BEFORE_KILL)
         p.kill(signal.SIGKILL)
         p.wait(10)
@@ -135,10 +135,10 @@ def test_app_killed_mid_reply_keeps_the_prompt_and_all_but_the_last_second(
     tmp_path: Path, server: TimedServer
 ) -> None:
     prompt = "tell me everything"
-    with PtyProcess([CHATTERM], environment(tmp_path, server)) as p:
-        p.wait_for_text("local", "idle")
+    with PtyApp([CHATTERM], environment(tmp_path, server)) as p:
+        p.wait_written("local", "idle")
         p.send(prompt + "\r")
-        p.wait_for_text("w0005")
+        p.wait_written("w0005")
         time.sleep(RUN_BEFORE_KILL)
         p.kill(signal.SIGKILL)
         p.wait(10)

@@ -4,13 +4,12 @@ provider's error only flashed by and the file kept the last one alone."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.app.host import screen_text
+from tests.app.host import screen_text, wait_until
 from tests.reliability.test_retry_fallback import BACKUP_REPLY, Setup
 from tests.servers import OllamaServer, OpenAIServer, free_port
 from tui.app import ChattermApp
@@ -82,11 +81,9 @@ async def test_the_app_shows_every_providers_error_under_the_reply(
         screen = app.conversation
         screen.prompt.text = "hi"
         await pilot.press("enter")
-        deadline = time.monotonic() + 20
-        while (screen.streaming or "third: cannot reach" not in screen_text(app)) and (
-            time.monotonic() < deadline
-        ):
-            await pilot.pause(0.05)
+        await wait_until(
+            pilot, lambda: not screen.streaming and "third: cannot reach" in screen_text(app), 20
+        )
         text = screen_text(app)
         assert "main: HTTP 500" in text
         assert "backup: " in text and "empty reply" in text

@@ -20,12 +20,11 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.app.host import screen_text
+from tests.app.host import screen_text, wait_until
 from tests.reliability.faults import (
     FAULT,
     FAULTS,
@@ -149,15 +148,6 @@ APP_CELLS = [("openai", f.id) for f in FAULTS] + [
 ]
 
 
-async def wait_until(pilot, test: Callable[[], bool], seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if test():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition never became true")
-
-
 async def send(pilot, app: ChattermApp, text: str) -> None:
     """Paste *text* into the prompt and press Enter (typing it costs ~0.1 s a key)."""
     app.conversation.prompt.text = text
@@ -167,6 +157,12 @@ async def send(pilot, app: ChattermApp, text: str) -> None:
 def saved_messages(app: ChattermApp) -> list[dict]:
     path = app.services.store.path(app.conversation.session.id)
     return tomllib.loads(path.read_text("utf-8"))["messages"]
+
+
+def reply_saved(app: ChattermApp) -> bool:
+    """The file holds the prompt and its reply, no longer streaming."""
+    messages = saved_messages(app)
+    return len(messages) == 2 and messages[-1].get("status") != "streaming"
 
 
 @pytest.mark.fault_cell("app")
@@ -184,7 +180,7 @@ async def test_app_stays_up_shows_the_error_under_the_partial_reply_and_goes_on(
             await wait_until(
                 pilot, lambda: not screen.streaming and len(screen.session.messages) == 2
             )
-            await pilot.pause(0.05)
+            await wait_until(pilot, lambda: reply_saved(app))
             assert app.is_running
             user, reply = saved_messages(app)
             assert user["content"] == PROMPT

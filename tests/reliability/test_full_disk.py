@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.host import screen_text
+from tests.app.host import screen_text, wait_until
 from tests.servers import OpenAIServer
 from tui import store as store_module
 from tui.__main__ import main as chatterm_main
@@ -35,7 +35,7 @@ class Disk:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.full = True
         self.failures = 0
-        real = store_module._write_atomic
+        real = store_module.files.write_atomic
 
         def write(path: Path, data: bytes) -> None:
             if self.full:
@@ -43,7 +43,7 @@ class Disk:
                 raise OSError(errno.ENOSPC, "No space left on device")
             real(path, data)
 
-        monkeypatch.setattr(store_module, "_write_atomic", write)
+        monkeypatch.setattr(store_module.files, "write_atomic", write)
 
     def mend(self) -> None:
         self.full = False
@@ -84,14 +84,14 @@ def test_ask_streams_on_through_a_full_disk_and_saves_once_it_has_room(
 ) -> None:
     disk = Disk(monkeypatch)
     started = time.monotonic()
-    real_write = store_module._write_atomic
+    real_write = store_module.files.write_atomic
 
     def write(path: Path, data: bytes) -> None:
         if disk.failures >= 3 or time.monotonic() - started > 2.0:
             disk.mend()  # room again after a few failed saves (the first second or two)
         real_write(path, data)
 
-    monkeypatch.setattr(store_module, "_write_atomic", write)
+    monkeypatch.setattr(store_module.files, "write_atomic", write)
     code = chatterm_main(["ask", "tell me"])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -136,22 +136,15 @@ async def test_the_app_warns_streams_to_the_end_and_saves_when_the_disk_has_room
         screen = app.conversation
         screen.prompt.text = "tell me"
         await pilot.press("enter")
-        deadline = time.monotonic() + 20
-        while not warnings(app) and time.monotonic() < deadline:
-            await pilot.pause(0.05)
+        await wait_until(pilot, lambda: bool(warnings(app)), 20)
         assert "No space left" in warnings(app)
         assert screen.streaming  # the warning came while the reply went on
         # ...and it stays under the reply (the status line), not only in a passing toast.
-        while "not saved yet" not in status_text(app) and time.monotonic() < deadline:
-            await pilot.pause(0.05)
-        assert "not saved yet" in status_text(app)
+        await wait_until(pilot, lambda: "not saved yet" in status_text(app), 20)
         disk.mend()
-        while screen.streaming and time.monotonic() < deadline:
-            await pilot.pause(0.05)
-        assert not screen.streaming
-        while "not saved yet" in status_text(app) and time.monotonic() < deadline:
-            await pilot.pause(0.05)
-        assert "not saved yet" not in status_text(app)  # saved again: the warning goes
+        await wait_until(pilot, lambda: not screen.streaming, 20)
+        # saved again: the warning goes
+        await wait_until(pilot, lambda: "not saved yet" not in status_text(app), 20)
         assert "word059" in screen_text(app)
     [doc] = saved(env)
     reply = doc["messages"][-1]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.pty_capture import CHATTERM, PtyProcess
+from tests.pty_driver import CHATTERM, PtyApp
 from tests.servers import free_port
 from tui.store import SessionCorrupt, SessionError, SessionStore
 
@@ -308,10 +308,10 @@ def test_the_store_names_the_folder_and_the_fix(tmp_path: Path) -> None:
 @pytest.mark.parametrize("how", ["data dir is a file", "sessions is a symlink loop"])
 def test_the_app_opens_and_says_the_sessions_folder_is_unusable(tmp_path: Path, how: str) -> None:
     data, _ = broken_data(tmp_path, how)
-    with PtyProcess([CHATTERM], cli_env(tmp_path, data)) as p:
-        p.wait_for_text("cannot be saved", "cannot read the sessions folder", "echo · echo")
+    with PtyApp([CHATTERM], cli_env(tmp_path, data)) as p:
+        p.wait_written("cannot be saved", "cannot read the sessions folder", "echo · echo")
         p.send("hello\r")  # the app stays up; the reply says it could not be saved
-        p.wait_for_text("could not save")
+        p.wait_written("could not save")
         p.send("\x11")
         assert p.wait(15) == 0
     assert b"Traceback" not in p.output

@@ -11,10 +11,9 @@ from pathlib import Path
 
 from textual import events
 
-from tests.app.host import host_config, screen_text
+from tests.app.host import ask, local_app, local_config, screen_text, wait_until
 from tests.servers import OpenAIServer
 from tui.app import ChattermApp
-from tui.config import ProviderConfig
 from tui.store import Message, SessionStore
 
 SIZE = (100, 30)
@@ -31,29 +30,17 @@ def table(rows: int) -> str:
 
 
 def make_app(tmp_path: Path, server: OpenAIServer) -> ChattermApp:
-    cfg = host_config(tmp_path, default_provider="local", default_model="m1")
-    cfg.providers["local"] = ProviderConfig(
-        name="local", kind="openai", base_url=server.base_url, models=("m1",)
-    )
-    store = SessionStore(tmp_path / "sessions")
-    return ChattermApp(cfg, store, state_path=tmp_path / "state.json")
+    return local_app(tmp_path, server.base_url)
 
 
-async def wait_until(
-    pilot, test: Callable[[], bool], seconds: float = DEADLINE, since: float | None = None
-) -> None:
-    """Wait for *test*; fail if it took longer than *seconds* from *since* (default: now).
+async def wait_within(pilot, test: Callable[[], bool], seconds: float, since: float) -> None:
+    """Wait for *test*; fail unless it held within *seconds* of *since* (a time.monotonic).
 
     Checked after the fact too: a frozen event loop would only let the test see the
     condition once the freeze is over.
     """
-    start = time.monotonic() if since is None else since
-    while time.monotonic() - start < seconds:
-        if test():
-            assert time.monotonic() - start < seconds, "the app froze past the deadline"
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"condition not true within {seconds} s")
+    await wait_until(pilot, test, max(0.0, seconds - (time.monotonic() - since)))
+    assert time.monotonic() - since < seconds, "the app froze past the deadline"
 
 
 async def press_handled(
@@ -62,7 +49,7 @@ async def press_handled(
     """Press *key* and wait until *handled*, within KEY_DEADLINE of the press (or *since*)."""
     pressed = time.monotonic() if since is None else since
     await pilot.press(key)
-    await wait_until(pilot, handled, KEY_DEADLINE, since=pressed)
+    await wait_within(pilot, handled, KEY_DEADLINE, since=pressed)
 
 
 def chats(server: OpenAIServer) -> list:
@@ -80,7 +67,7 @@ async def test_key_typed_while_a_1mb_table_streams_is_handled_and_esc_keeps_the_
             screen = app.conversation
             await pilot.press("q", "enter")
             log = screen.log_view
-            await wait_until(pilot, lambda: len(log.message_text(1)) > 300_000)
+            await wait_until(pilot, lambda: len(log.message_text(1)) > 300_000, DEADLINE)
             assert screen.streaming
             # Typed while the reply renders, then Esc.
             await press_handled(pilot, "z", lambda: screen.prompt.text == "z")
@@ -91,7 +78,7 @@ async def test_key_typed_while_a_1mb_table_streams_is_handled_and_esc_keeps_the_
             assert reply.startswith(partial.content)
             # The last row that arrived is on screen at the bottom of the log.
             last = partial.content.rstrip("\n").rsplit("\n", 1)[-1].strip("| ")
-            await wait_until(pilot, lambda: last.split(" |")[0] in screen_text(app))
+            await wait_until(pilot, lambda: last.split(" |")[0] in screen_text(app), DEADLINE)
 
 
 async def test_whole_1mb_table_reply_stays_reachable(tmp_path: Path) -> None:
@@ -100,14 +87,13 @@ async def test_whole_1mb_table_reply_stays_reachable(tmp_path: Path) -> None:
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             screen = app.conversation
-            await pilot.press("q", "enter")
-            await wait_until(pilot, lambda: screen.session.messages and not screen.streaming)
+            await ask(pilot, "q", DEADLINE)
             assert screen.session.messages[-1].content == reply
-            await wait_until(pilot, lambda: "row21999" in screen_text(app))
+            await wait_until(pilot, lambda: "row21999" in screen_text(app), DEADLINE)
             screen.log_view.focus()
             await pilot.press("home")
             await wait_until(
-                pilot, lambda: "row0 " in screen_text(app) or "row0|" in screen_text(app)
+                pilot, lambda: "row0 " in screen_text(app) or "row0|" in screen_text(app), DEADLINE
             )
 
 
@@ -123,18 +109,15 @@ async def test_conversation_with_a_4mb_reply_opens_and_takes_keys(tmp_path: Path
             Message("assistant", reply, status="complete"),
         ]
         store.save(session)
-        cfg = host_config(tmp_path, default_provider="local", default_model="m1")
-        cfg.providers["local"] = ProviderConfig(
-            name="local", kind="openai", base_url=server.base_url, models=("m1",)
-        )
+        config = local_config(tmp_path, server.base_url)
         app = ChattermApp(
-            cfg, store, session=store.load(session.id), state_path=tmp_path / "s.json"
+            config, store, session=store.load(session.id), state_path=tmp_path / "s.json"
         )
         opening = time.monotonic()  # the report counted from opening: 12 s to the first key
         async with app.run_test(size=SIZE) as pilot:
             screen = app.conversation
             await press_handled(pilot, "k", lambda: screen.prompt.text == "k", since=opening)
-            await wait_until(pilot, lambda: "ZQLAST" in screen_text(app))
+            await wait_until(pilot, lambda: "ZQLAST" in screen_text(app), DEADLINE)
             # F7 scans the 4 MB reply for code blocks: it must not hang either.
             await press_handled(
                 pilot, "f7", lambda: any("code" in n.message for n in app._notifications)
@@ -151,14 +134,14 @@ async def test_5mb_paste_is_sent_whole_and_the_prompt_takes_keys(tmp_path: Path)
             screen = app.conversation
             pasted_at = time.monotonic()
             app.post_message(events.Paste(pasted))  # as the terminal's bracketed paste arrives
-            await wait_until(pilot, lambda: screen.prompt.message == pasted, since=pasted_at)
+            await wait_within(pilot, lambda: screen.prompt.message == pasted, DEADLINE, pasted_at)
             # The prompt still takes keys after the paste.
             await press_handled(pilot, "b", lambda: screen.prompt.text.endswith("b"))
             await pilot.press("backspace")
             await press_handled(pilot, "enter", lambda: len(chats(server)) == 1)
             sent = chats(server)[0].json["messages"][-1]["content"]
             assert sent == pasted
-            await wait_until(pilot, lambda: not screen.streaming)
+            await wait_until(pilot, lambda: not screen.streaming, DEADLINE)
             await press_handled(pilot, "a", lambda: screen.prompt.text == "a")
             assert screen.session.messages[0].content == pasted
 
@@ -171,12 +154,12 @@ async def test_table_too_slow_to_stream_as_markdown_is_drawn_as_a_table_when_don
         app = make_app(tmp_path, server)
         async with app.run_test(size=SIZE) as pilot:
             screen = app.conversation
-            await pilot.press("q", "enter")
-            await wait_until(pilot, lambda: screen.session.messages and not screen.streaming)
+            await ask(pilot, "q", DEADLINE)
             # Plain rows show "| 799 | row799 |"; the Markdown table has no such pipes.
             await wait_until(
                 pilot,
                 lambda: "row799" in screen_text(app) and "| row799 |" not in screen_text(app),
+                DEADLINE,
             )
             await press_handled(pilot, "a", lambda: screen.prompt.text == "a")
 

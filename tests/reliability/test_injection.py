@@ -1,6 +1,6 @@
 """Untrusted text never drives the terminal: the real app and `chatterm ask` in a pty.
 
-Every byte the process writes to its terminal is captured (tests/reliability/pty_capture.py)
+Every byte the process writes to its terminal is captured (tests/pty_driver.py)
 and searched for the injected payloads themselves: an OSC title change, a CSI colour, a DCS
 query, an 8-bit CSI, C1 controls, DEL and BEL. The app's own output is full of escape
 sequences, so the checks look for the payloads, and for any OSC/DCS/APC/PM/SOS other than
@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.reliability.pty_capture import CHATTERM, PtyProcess, visible
+from tests.pty_driver import CHATTERM, PtyApp, visible
 from tests.servers import OpenAIServer, Raw, free_port
 
 pytestmark = pytest.mark.e2e
@@ -82,7 +81,7 @@ def error_answer(status: int, body: str) -> Raw:
     return Raw(head.encode() + data)
 
 
-def quit_app(p: PtyProcess) -> None:
+def quit_app(p: PtyApp) -> None:
     p.send(KEY_QUIT)
     assert p.wait(15) == 0
     assert "Traceback" not in p.text
@@ -97,22 +96,22 @@ def test_hostile_reply_error_page_model_names_and_provider_name_never_reach_the_
         # A provider name that is Textual markup must show as written, not crash a title.
         env = env_for(tmp_path, local_config(server, "loc[/]al"))
         server.script("normal", error_answer(500, error_page))
-        with PtyProcess([CHATTERM], env) as p:
-            p.wait_for_text("loc[/]al", "idle")
+        with PtyApp([CHATTERM], env) as p:
+            p.wait_written("loc[/]al", "idle")
             p.send("first\r")
-            p.wait_for_text("AFTER1")
+            p.wait_written("AFTER1")
             # Markup in model text is shown literally, and clicking nothing quits the app.
             assert "[@click=app.quit]CLICKME[/]" in p.text and "[bold]BOLD[/bold]" in p.text
             p.send("second\r")
-            p.wait_for_text("ERRAFTER")
+            p.wait_written("ERRAFTER")
             p.send(KEY_F2)  # the picker asks the server for its (hostile) model list
-            p.wait_for_text("MODELA[/]MODELB")
+            p.wait_written("MODELA[/]MODELB")
             p.send(KEY_ESC)
-            time.sleep(0.3)
+            p.wait_gone("type to filter")  # the picker's hint
             p.send(KEY_F4)  # providers screen: name, URL, models
-            p.wait_for_text("OpenAI-compatible")
+            p.wait_written("OpenAI-compatible")
             p.send(KEY_ESC)
-            time.sleep(0.3)
+            p.wait_gone("OpenAI-compatible")
             quit_app(p)
             out = p.output
     text = visible(out)
@@ -147,12 +146,12 @@ def test_hostile_session_file_and_config_open_without_escaping_or_crashing(
     # A provider name with control characters is a config error: shown, cleaned.
     bad_name = json.dumps("bad" + PAYLOAD)
     env = env_for(tmp_path, f"[providers.{bad_name}]\nkind = 'openai'\n")
-    with PtyProcess([CHATTERM, "-s", session_id], env) as p:
-        p.wait_for_text("SESSA", "SESSB", "REPLYA", "OOPSA", "Config error")
+    with PtyApp([CHATTERM, "-s", session_id], env) as p:
+        p.wait_written("SESSA", "SESSB", "REPLYA", "OOPSA", "Config error")
         p.send(KEY_F5)  # settings: provider names and the config path
-        p.wait_for_text("Default provider")
+        p.wait_written("Default provider")
         p.send(KEY_ESC)
-        time.sleep(0.3)
+        p.wait_gone("Default provider")
         quit_app(p)
         out = p.output
     assert "SESSA" in visible(out) and "OOPSA" in visible(out)
@@ -166,11 +165,11 @@ def test_ask_in_a_terminal_shows_the_reply_and_errors_without_their_sequences(
     body = json.dumps({"error": {"message": f"ERRBEFORE {PAYLOAD} ERRAFTER"}})
     with OpenAIServer(reply=REPLY_CHUNKS) as server:
         env = env_for(tmp_path, local_config(server))
-        with PtyProcess([CHATTERM, "ask", "hello"], env) as p:
+        with PtyApp([CHATTERM, "ask", "hello"], env) as p:
             assert p.wait(20) == 0
             ok = p.output
         server.script(error_answer(502, body))
-        with PtyProcess([CHATTERM, "ask", "again"], env) as p:
+        with PtyApp([CHATTERM, "ask", "again"], env) as p:
             assert p.wait(20) == 1
             failed = p.output
     assert "BEFORE1" in ok.decode() and "AFTER1" in ok.decode() and "INJ" in ok.decode()
@@ -183,7 +182,7 @@ def test_ask_in_a_terminal_shows_the_reply_and_errors_without_their_sequences(
 def test_ask_raw_refuses_a_terminal(tmp_path: Path) -> None:
     with OpenAIServer(reply=REPLY_CHUNKS) as server:
         env = env_for(tmp_path, local_config(server))
-        with PtyProcess([CHATTERM, "ask", "--raw", "hello"], env) as p:
+        with PtyApp([CHATTERM, "ask", "--raw", "hello"], env) as p:
             assert p.wait(20) == 2
             out = p.output
     assert b"only to a file or a pipe" in out and not server.requests
@@ -196,7 +195,7 @@ def test_providers_listing_in_a_terminal_shows_hostile_model_names_cleaned(
     models = ["MODELA\x1b]0;PWNED\x07\x9b31m\x85MODELB"]
     with OpenAIServer(models=models) as server:
         env = env_for(tmp_path, local_config(server, "lo[/]cal"))
-        with PtyProcess([CHATTERM, "providers", "--live"], env) as p:
+        with PtyApp([CHATTERM, "providers", "--live"], env) as p:
             assert p.wait(20) == 0
             out = p.output
     assert "MODELAMODELB" in out.decode() and "lo[/]cal" in out.decode()

@@ -13,11 +13,12 @@ import signal
 import subprocess
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.reliability.pty_capture import CHATTERM, PtyProcess
+from tests.pty_driver import CHATTERM, PtyApp
 from tests.reliability.test_crash_safety import TimedServer, environment
 from tui.store import INTERRUPTED, Message, SessionStore
 
@@ -39,7 +40,9 @@ def saved_reply(store: SessionStore) -> dict:
     return tomllib.loads(path.read_text("utf-8"))["messages"][1]
 
 
-def wait_until(test, timeout: float = 20.0) -> None:
+def wait_for_disk(test: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Poll *test*, about the files the app writes, until it holds: here, not under a pilot,
+    since the app is another process."""
     deadline = time.monotonic() + timeout
     while not test():
         if time.monotonic() > deadline:
@@ -62,10 +65,10 @@ def test_a_reply_killed_mid_stream_shows_and_saves_as_interrupted(
 ) -> None:
     env = environment(tmp_path, server)
     store = sessions(tmp_path)
-    with PtyProcess([CHATTERM, "ask", "tell me everything"], env) as p:
-        p.wait_for_text("w0000")
+    with PtyApp([CHATTERM, "ask", "tell me everything"], env) as p:
+        p.wait_written("w0000")
         # a periodic save has put some words on disk: the reply is `streaming` there
-        wait_until(lambda: "w0001" in saved_reply(store)["content"])
+        wait_for_disk(lambda: "w0001" in saved_reply(store)["content"])
         (session_id,) = [path.stem for path in store.root.glob("*.toml")]
         live = show(env, session_id)  # while the writer is alive, it is still streaming
         assert live.returncode == 0 and ", streaming)" in live.stdout
@@ -97,15 +100,15 @@ def test_the_app_killed_mid_reply_is_shown_interrupted_on_reopening(
 ) -> None:
     env = environment(tmp_path, server)
     store = sessions(tmp_path)
-    with PtyProcess([CHATTERM], env) as p:
-        p.wait_for_text("local", "idle")
+    with PtyApp([CHATTERM], env) as p:
+        p.wait_written("local", "idle")
         p.send("tell me everything\r")
-        p.wait_for_text("w0005")
-        wait_until(lambda: "w0001" in saved_reply(store)["content"])
+        p.wait_written("w0005")
+        wait_for_disk(lambda: "w0001" in saved_reply(store)["content"])
         p.kill(signal.SIGKILL)
         p.wait(10)
-    with PtyProcess([CHATTERM, "-c"], env) as p:
-        p.wait_for_text("interrupted", "w0001")
+    with PtyApp([CHATTERM, "-c"], env) as p:
+        p.wait_written("interrupted", "w0001")
         assert "streaming…" not in p.text
         p.send("\x11")
         p.wait(15)

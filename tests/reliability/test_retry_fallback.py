@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.host import screen_text
+from tests.app.host import screen_text, wait_until
 from tests.servers import LoopbackServer, OllamaServer, OpenAIServer, free_port
 from tui.__main__ import main as chatterm_main
 from tui.app import ChattermApp
@@ -153,15 +153,8 @@ async def test_the_app_shows_the_countdown_while_it_waits(
         screen = app.conversation
         screen.prompt.text = "hi"
         await pilot.press("enter")
-        seen = ""
-        deadline = time.monotonic() + 10
-        while screen.streaming and time.monotonic() < deadline:
-            text = screen_text(app)
-            if "retrying in" in text:
-                seen = text
-            await pilot.pause(0.05)
-        assert "rate limited; retrying in" in seen
-        assert not screen.streaming
+        await wait_until(pilot, lambda: "rate limited; retrying in" in screen_text(app), 10)
+        await wait_until(pilot, lambda: not screen.streaming, 10)
         assert MAIN_REPLY.split()[1] in screen_text(app)
         assert chats(main_server) == 2
 

@@ -20,8 +20,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.app.host import screen_text
-from tests.reliability.pty_capture import CHATTERM
+from tests.app.host import ask, each_provider_shown, screen_text, wait_until
+from tests.pty_driver import CHATTERM
 from tests.servers import ForwardProxy, OpenAIServer, VoiGptServer, free_port
 from tui import config as cfg
 from tui.app import ChattermApp
@@ -158,20 +158,11 @@ async def test_the_app_shows_no_secret_on_screen_or_in_its_state_file(world: Wor
     app = ChattermApp(config, SessionStore(default_root()), provider="based")
     texts: list[str] = []
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = app.conversation
-        assert screen is not None
-        await pilot.press(*"hello", "enter")
-        for _ in range(300):
-            if not screen.streaming and "based reply" in screen_text(app):
-                break
-            await pilot.pause(0.05)
+        await ask(pilot, "hello")
+        await wait_until(pilot, lambda: "based reply" in screen_text(app))
         texts.append(screen_text(app))
         app.conversation.switch_model("voi", "gpt-3.5-turbo")  # the recent list is written
-        await pilot.press("f4")
-        await pilot.pause(0.3)
-        for _ in range(len(config.provider_names())):
-            texts.append(screen_text(app))
-            await pilot.press("down")
+        texts += await each_provider_shown(pilot)
         texts.append(app.export_screenshot())
         texts += [n.message for n in app._notifications]
     assert "based reply" in texts[0]

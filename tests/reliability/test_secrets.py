@@ -14,18 +14,19 @@ import json
 import os
 import stat
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.app.host import screen_text
-from tests.reliability.pty_capture import CHATTERM
+from tests.app.host import ask, each_provider_shown, notices, screen_text, wait_until
+from tests.pty_driver import CHATTERM
 from tests.servers import ForwardProxy, OpenAIServer, Raw, free_port
 from tui.app import ChattermApp
 from tui.config import load
 from tui.sanitize import mask_url
+from tui.screens.settings import SettingsScreen
 from tui.store import SessionStore, default_root
 
 ENV_KEY = "sk-SECRET-env-1234567890"
@@ -152,38 +153,24 @@ async def test_app_screens_exports_and_screenshots_never_show_a_key(
     app = ChattermApp(config, SessionStore(default_root()))
     texts: list[str] = []
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = app.conversation
-        assert screen is not None
-
-        async def until(test: Callable[[], bool]) -> None:
-            for _ in range(200):
-                if test():
-                    return
-                await pilot.pause(0.05)
-            raise AssertionError(f"never happened; screen:\n{screen_text(app)}")
-
-        await pilot.press(*"hello", "enter")
-        await until(lambda: not screen.streaming and "env reply" in screen_text(app))
+        await ask(pilot, "hello")
+        await wait_until(pilot, lambda: "env reply" in screen_text(app))
         world.env_server.script(echo_answer(500, ENV_KEY))
-        await pilot.press(*"again", "enter")
-        await until(lambda: not screen.streaming and "[redacted]" in screen_text(app))
+        await ask(pilot, "again")
+        await wait_until(pilot, lambda: "[redacted]" in screen_text(app))
         texts.append(screen_text(app))
 
-        await pilot.press("f4")  # providers: every one, highlighted in turn
-        await pilot.pause(0.3)
-        for _ in range(len(config.provider_names())):
-            texts.append(screen_text(app))
-            await pilot.press("down")
+        texts += await each_provider_shown(pilot)
         joined = "\n".join(texts)
         assert "sk-…7890 from $OPENAI_API_KEY" in joined and "sk-…4321 in config.toml" in joined
         assert "http://user:•••@127.0.0.1" in joined  # the proxy, its password masked
         await pilot.press("escape", "f5")  # settings
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
         texts.append(screen_text(app))
         await pilot.press("escape", "f3")  # sessions: export to Markdown
-        await pilot.pause(0.5)
+        await wait_until(pilot, lambda: "hello" in screen_text(app))  # the list is loaded
         await pilot.press("e")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: any(n.startswith("Exported to") for n in notices(app)))
         texts.append(screen_text(app))
         texts.append(app.export_screenshot())
         app.save_screenshot(filename="shot.svg", path=str(tmp_path))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.pty_capture import CHATTERM, PtyProcess
+from tests.pty_driver import CHATTERM, PtyApp
 from tests.servers import OpenAIServer, free_port
 
 WORDS = [f"w{n:04d} " for n in range(100)]
@@ -64,28 +64,21 @@ def the_reply(env: dict[str, str]) -> dict:
     return reply
 
 
-def hang_up(p: PtyProcess) -> None:
-    """What sshd does when the connection drops: SIGHUP, and the terminal goes away."""
-    p.kill(signal.SIGHUP)
-    os.close(p.master)
-    p.master = os.open(os.devnull, os.O_RDWR)  # so that close() has something to close
-
-
-def start_app_reply(env: dict[str, str]) -> PtyProcess:
-    p = PtyProcess([CHATTERM], env)
-    p.wait_for_text("local", "idle")
+def start_app_reply(env: dict[str, str]) -> PtyApp:
+    p = PtyApp([CHATTERM], env)
+    p.wait_written("local", "idle")
     p.send(PROMPT + "\r")
-    p.wait_for_text("w0003")
+    p.wait_written("w0003")
     return p
 
 
 def test_ask_finishes_and_saves_the_reply_after_the_terminal_hangs_up(
     env: dict[str, str],
 ) -> None:
-    with PtyProcess([CHATTERM, "ask", PROMPT], env) as p:
-        p.wait_for_text("w0003")
-        hang_up(p)
-        assert p.proc.wait(30) == 0
+    with PtyApp([CHATTERM, "ask", PROMPT], env) as p:
+        p.wait_written("w0003")
+        p.hang_up()
+        assert p.process.wait(30) == 0
         assert b"w0099" not in p.output  # nothing was written to the dead terminal
     reply = the_reply(env)
     assert (reply["status"], reply["content"]) == ("complete", REPLY)
@@ -95,14 +88,14 @@ def test_the_app_finishes_and_saves_the_reply_after_the_terminal_hangs_up(
     env: dict[str, str],
 ) -> None:
     with start_app_reply(env) as p:
-        hang_up(p)
-        assert p.proc.wait(30) == 0  # it exits once the reply is saved
+        p.hang_up()
+        assert p.process.wait(30) == 0  # it exits once the reply is saved
         assert b"w0099" not in p.output
     reply = the_reply(env)
     assert (reply["status"], reply["content"]) == ("complete", REPLY)
     # `chatterm -c` afterwards shows the whole reply
-    with PtyProcess([CHATTERM, "-c"], env, rows=60) as again:
-        again.wait_for_text("w0099")
+    with PtyApp([CHATTERM, "-c"], env, lines=60) as again:
+        again.wait_written("w0099")
         again.send("\x11")  # ctrl+q
         again.wait(20)
 
@@ -110,10 +103,10 @@ def test_the_app_finishes_and_saves_the_reply_after_the_terminal_hangs_up(
 def test_the_app_with_no_reply_in_flight_exits_on_hangup_saving_nothing(
     env: dict[str, str],
 ) -> None:
-    with PtyProcess([CHATTERM], env) as p:
-        p.wait_for_text("local", "idle")
-        hang_up(p)
-        assert p.proc.wait(30) == 0
+    with PtyApp([CHATTERM], env) as p:
+        p.wait_written("local", "idle")
+        p.hang_up()
+        assert p.process.wait(30) == 0
     assert sessions(env) == []
 
 
@@ -134,8 +127,8 @@ def test_sigterm_saves_the_partial_reply_as_cancelled_and_restores_the_terminal(
 def test_ask_on_sigterm_exits_143_with_the_partial_saved_cancelled(
     env: dict[str, str],
 ) -> None:
-    with PtyProcess([CHATTERM, "ask", PROMPT], env) as p:
-        p.wait_for_text("w0003")
+    with PtyApp([CHATTERM, "ask", PROMPT], env) as p:
+        p.wait_written("w0003")
         p.kill(signal.SIGTERM)
         assert p.wait(30) == 143
         assert "Traceback" not in p.text and "SIGTERM" in p.text

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.host import screen_text
-from tests.app.test_conversation import make_app, type_and_send, wait_until
-from tests.reliability.pty_capture import CHATTERM, PtyProcess
+from tests.app.host import local_app, screen_text, type_and_send, wait_until
+from tests.pty_driver import CHATTERM, PtyApp
 from tests.reliability.test_injection import env_for, error_answer, local_config
 from tests.servers import OpenAIServer
 
@@ -47,7 +46,7 @@ async def test_the_app_shows_bidi_controls_as_code_points_and_saves_what_it_show
 ) -> None:
     body = json.dumps({"error": {"message": "ERR1 \u202egnp.exe ERR2"}})
     with OpenAIServer(reply=CHUNKS) as server:
-        app = make_app(tmp_path, server)
+        app = local_app(tmp_path, server.base_url)
         async with app.run_test(size=(100, 30)) as pilot:
             await type_and_send(pilot, "hi")
             await wait_until(pilot, lambda: "TROJAN2" in screen_text(app), 20)
@@ -69,11 +68,11 @@ async def test_the_app_shows_bidi_controls_as_code_points_and_saves_what_it_show
 def test_ask_and_export_in_a_terminal_show_bidi_controls_as_code_points(tmp_path: Path) -> None:
     with OpenAIServer(reply=CHUNKS) as server:
         env = env_for(tmp_path, local_config(server))
-        with PtyProcess([CHATTERM, "ask", "hello"], env) as p:
+        with PtyApp([CHATTERM, "ask", "hello"], env) as p:
             assert p.wait(20) == 0
             out = p.output.decode("utf-8")
         server.script(error_answer(500, "<html><title>ERR \u202eevil TROJAN1 TROJAN2</title>"))
-        with PtyProcess([CHATTERM, "ask", "again"], env) as p:
+        with PtyApp([CHATTERM, "ask", "again"], env) as p:
             assert p.wait(20) == 1
             failed = p.output.decode("utf-8")
     assert_revealed(out)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.pty_driver import Screen
 from benchmarks.run import FIGURES
+from tests.pty_driver import Screen
 
 ROOT = Path(__file__).resolve().parents[2]
 

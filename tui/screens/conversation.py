@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import suppress
+from contextlib import AbstractContextManager, nullcontext, suppress
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -188,6 +188,25 @@ class ConversationScreen(Screen[None]):
         self.prompt.set_text(last)
         self.prompt.focus()
         self.notify("Editing the last prompt: Enter resends it in place of the old one.")
+
+    def action_edit_in_editor(self) -> None:
+        """F8: the prompt in $VISUAL or $EDITOR (the app suspended); the saved text comes
+        back into the prompt. No editor, or one that fails: a notice, the prompt as it was."""
+        from ..editor import EditorError, edit_text
+
+        try:
+            with self._suspended():
+                text = edit_text(self.prompt.message)
+        except EditorError as err:
+            self.notify(str(err), title="Editor", severity="warning", markup=False)
+            return
+        self.prompt.set_text(text)
+        self.prompt.focus()
+
+    def _suspended(self) -> AbstractContextManager[None]:
+        """The terminal handed to the editor; under the test pilot there is no terminal to
+        hand over (and the editor is a script), so nothing is suspended."""
+        return nullcontext() if self.app.is_headless else self.app.suspend()
 
     def action_search_history(self) -> None:
         """ctrl+r: an earlier prompt, from every conversation, into the prompt."""

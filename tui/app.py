@@ -101,8 +101,9 @@ class ChattermApp(App[None]):
             )
         if warning := permissions_warning(self.services.config.path):
             self.notify(warning, severity="warning", timeout=15, markup=False)
-        if self.services.recent.warning:
-            self.notify(self.services.recent.warning, severity="warning", timeout=10, markup=False)
+        for warning in (self.services.recent.warning, self.services.history.warning):
+            if warning:
+                self.notify(warning, severity="warning", timeout=10, markup=False)
         for warning in self.services.key_warnings():
             self.notify(warning, title="Keys", severity="warning", timeout=15, markup=False)
         if self._hint:

@@ -11,10 +11,10 @@ No Textual here.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from .state import read_list, write_private
 
 LIMIT = 1000
 MAX_ENTRY_CHARS = 20_000
@@ -29,16 +29,8 @@ class PromptHistory:
         self.entries: list[str] = self._read()
 
     def _read(self) -> list[str]:
-        try:
-            text = self.path.read_text("utf-8")
-        except (OSError, ValueError):
-            return []  # none yet, or unreadable: history is a convenience
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError):
-            self.warning = f"{self.path} is not valid JSON and was ignored (prompt history)."
-            return []
-        items = data.get("prompts", []) if isinstance(data, dict) else []
+        items, warning = read_list(self.path, "prompts", "prompt history")
+        self.warning = self.warning or warning
         return _bounded([p for p in items if isinstance(p, str) and p.strip()])
 
     def storable(self, prompt: str) -> bool:
@@ -53,18 +45,7 @@ class PromptHistory:
         on_disk = self._read()  # another instance may have added prompts meanwhile
         merged = [p for p in dict.fromkeys([*on_disk, *self.entries]) if p != prompt]
         self.entries = _bounded([*merged, prompt])
-        self._write()
-
-    def _write(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"prompts": self.entries}, handle, ensure_ascii=False)
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # never disturb a conversation for its history; the list stays in memory
+        write_private(self.path, {"prompts": self.entries})
 
     def matches(self, query: str) -> list[str]:
         """Entries holding *query* (case-insensitive), newest first."""

@@ -20,11 +20,9 @@ from textual.widgets import Static
 
 from tests.servers import free_port
 from tui.app import ChattermApp
-from tui.chat import Core
 from tui.config import Config, ProviderConfig
 from tui.screens.providers import ProvidersScreen
 from tui.services import Services
-from tui.state import RecentModels
 from tui.store import SessionStore
 
 
@@ -77,22 +75,6 @@ class HostApp(App[None]):
         # Every notification's text, to read back paths: kept, where a toast expires.
         self.notified: list[str] = []
 
-    @property
-    def core(self) -> Core:
-        return self.services.core
-
-    @property
-    def config(self) -> Config:
-        return self.services.config
-
-    @property
-    def store(self) -> SessionStore:
-        return self.services.store
-
-    @property
-    def recent(self) -> RecentModels:
-        return self.services.recent
-
     def compose(self) -> ComposeResult:
         yield Static("host", id="host")
 
@@ -101,7 +83,7 @@ class HostApp(App[None]):
         super().notify(message, **kwargs)
 
     async def on_unmount(self) -> None:
-        await self.core.aclose()
+        await self.services.core.aclose()
 
 
 def screen_text(app: App[Any]) -> str:

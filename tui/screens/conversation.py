@@ -54,6 +54,7 @@ class ConversationScreen(Screen[None]):
         self.query_one("#hint").display = bool(self.hint)
         self.log_view.load(self.session.messages)
         self.status.set_model(self.session.provider, self.session.model)
+        self.status.set_title(self.session.title)
         self._remember_model()
         self.prompt.focus()
         self.set_interval(0.25, self.status.tick)
@@ -148,6 +149,10 @@ class ConversationScreen(Screen[None]):
         self.log_view.finish_reply(status, error, provider=reply.provider, model=reply.model)
         state = {"complete": "idle"}.get(status, status)  # "cancelled" and "error" show as such
         self.status.set_state(state, lines[-1] if lines and status != "complete" else "")
+        self._show_title()
+
+    def _show_title(self) -> None:
+        self.status.set_title(self.session.title)
         self.app.sub_title = self.session.title
 
     def _save_problem(self, text: str) -> None:
@@ -207,6 +212,26 @@ class ConversationScreen(Screen[None]):
         """The terminal handed to the editor; under the test pilot there is no terminal to
         hand over (and the editor is a script), so nothing is suspended."""
         return nullcontext() if self.app.is_headless else self.app.suspend()
+
+    def action_rename_conversation(self) -> None:
+        """F9: a new title for this conversation, typed in place."""
+        from .sessions import RenameScreen
+
+        if isinstance(self.app.screen, RenameScreen):
+            return
+        self.app.push_screen(RenameScreen(one_line(self.session.title, 500)), self._renamed)
+
+    def _renamed(self, title: str | None) -> None:
+        title = " ".join((title or "").split())
+        if not title or title == self.session.title:
+            return
+        self.session.title = title
+        if self.session.messages:  # a new conversation is saved with its first prompt
+            try:
+                self.core.store.save(self.session)
+            except (OSError, SessionError) as err:
+                self.notify(f"Rename not saved: {err}", severity="error", markup=False)
+        self._show_title()
 
     def action_search_history(self) -> None:
         """ctrl+r: an earlier prompt, from every conversation, into the prompt."""
@@ -309,6 +334,7 @@ class ConversationScreen(Screen[None]):
         )
         self.log_view.clear()
         self.status.set_state("idle")
+        self._show_title()
         self.prompt.clear()
         self.prompt.focus()
 
@@ -365,7 +391,7 @@ class ConversationScreen(Screen[None]):
         self.status.set_model(session.provider, session.model)
         self.status.set_state("idle")
         self._remember_model()
-        self.app.sub_title = session.title
+        self._show_title()
         # Back from F3 the user types next: the prompt, not the log that had focus before.
         self.prompt.focus()
 

@@ -13,14 +13,15 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
-from ..sanitize import clean
+from ..sanitize import clean, one_line
 
 CHARS_PER_TOKEN = 4  # a rough English average; real counts come from the service's usage
 
 # Component classes "status-line--<part>": the states that have a look of their own, the
 # provider's name, the detail after the state, and a warning that outlasts a toast.
 STATES = ("streaming", "waiting", "cancelled", "error")
-PARTS = (*STATES, "provider", "detail", "warning")
+PARTS = (*STATES, "title", "provider", "detail", "warning")
+TITLE_CELLS = 32  # of the status line: the rest is for the model and the state
 
 
 class StatusLine(Static):
@@ -30,6 +31,7 @@ class StatusLine(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
+        self.title = ""
         self.provider = ""
         self.model = ""
         self.state = "idle"
@@ -61,6 +63,11 @@ class StatusLine(Static):
             (self.provider, self.model), self._next = self._next, None
         if state == "waiting":
             self._started, self._first, self._chars = time.monotonic(), None, 0
+        self._redraw()
+
+    def set_title(self, title: str) -> None:
+        """The conversation's title ("new conversation" until its first prompt names it)."""
+        self.title = title
         self._redraw()
 
     def set_warning(self, text: str) -> None:
@@ -99,6 +106,7 @@ class StatusLine(Static):
     def _redraw(self) -> None:
         extra = self.speed_text() if self.state == "streaming" else self.detail
         fields = [
+            (one_line(self.title, TITLE_CELLS) or "new conversation", self._part("title")),
             (clean(self.provider) or "-", self._part("provider")),
             (clean(self.model) or "-", None),
             (self.state, self._part(self.state) if self.state in STATES else None),

@@ -73,8 +73,9 @@ def test_ask_says_what_failed_keeps_the_partial_reply_and_the_next_prompt_works(
         started = time.monotonic()
         check_failed_ask(cell, *ask_in_process(cell, monkeypatch, capsys, PROMPT))
         # Fails fast: a refused port, an unknown host (NXDOMAIN) or a long Retry-After is
-        # reported at once, a stall after request_timeout (0.5 s).
-        assert time.monotonic() - started < 5
+        # reported at once, a stall after request_timeout (2 s); the bound leaves room for
+        # a busy machine and still catches a fault that waits for the 10 s default.
+        assert time.monotonic() - started < 9
         cell.heal()
         check_next_ask(cell, *ask_in_process(cell, monkeypatch, capsys, "-c", NEXT_PROMPT))
 

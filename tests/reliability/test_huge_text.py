@@ -167,10 +167,10 @@ async def test_table_too_slow_to_stream_as_markdown_is_drawn_as_a_table_when_don
 def test_plain_rows_of_a_huge_message_keep_every_character_within_the_width() -> None:
     from rich.cells import cell_len
 
-    from tui.widgets.message_log import _PlainBody
+    from tui.widgets.log_layout import PlainBody
 
     text = "ascii " * 50 + "\n" + "漢字かな" * 40 + "\n\n" + "x" * 250
-    body = _PlainBody(text, 30)
+    body = PlainBody(text, 30)
     rows = [body[i].text for i in range(len(body))]
     assert all(cell_len(row) == 30 for row in rows)  # padded, never wider
     assert "".join(rows).replace(" ", "") == text.replace("\n", "").replace(" ", "")

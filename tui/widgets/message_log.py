@@ -61,7 +61,6 @@ from .log_layout import (
     scroll_step,
 )
 
-_PlainBody = PlainBody  # the name tests/reliability imports
 __all__ = ["GUTTER", "MessageLog"]
 
 # The parts of the log's look: component classes "message-log--<part>", styled in

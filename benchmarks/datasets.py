@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import tomli_w
 
 from tui.store import Message, Session, SessionStore
 
@@ -90,6 +93,20 @@ def saved_conversation(count: int) -> Path:
         SessionStore(folder / "sessions").save(session)
 
     return _cached(f"saved-{count}", build)
+
+
+def saved_conversation_tomli_w(count: int) -> Path:
+    """``saved_conversation(count)`` as another tool writes it: the document rewritten by
+    tomli-w, so every text is an escaped one-line string."""
+
+    def build(folder: Path) -> None:
+        name = f"{SAVED_ID}.toml"
+        source = saved_conversation(count) / "sessions" / name
+        (folder / "sessions").mkdir()
+        doc = tomllib.loads(source.read_text("utf-8"))
+        (folder / "sessions" / name).write_text(tomli_w.dumps(doc), "utf-8")
+
+    return _cached(f"saved-tomli-w-{count}", build)
 
 
 def many_sessions(count: int) -> Path:

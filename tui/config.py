@@ -135,9 +135,9 @@ def usable_secret(value: str | None) -> str | None:
 
 
 def _kind_env(kind: str) -> str | None:
-    from .providers import provider_class
+    from .providers import KEY_ENV
 
-    return provider_class(kind).api_key_env
+    return KEY_ENV.get(kind)
 
 
 def default_path() -> Path:

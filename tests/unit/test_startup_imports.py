@@ -59,3 +59,25 @@ def test_warm_up_loads_what_the_first_request_needs() -> None:
     assert "BACKEND True" in out
     assert "H11 True" in out  # httpx imports httpcore only when the first client is made
     assert "TLS 1" in out
+
+
+def test_reading_the_config_imports_no_provider_module(tmp_path) -> None:
+    # `chatterm sessions list` reads the config (to check the key variables) and nothing of
+    # a provider; importing them all cost ~40 ms of its ~0.25 s.
+    config = tmp_path / "config.toml"
+    config.write_text('default_provider = "echo"\n', "utf-8")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from tui import config\n"
+        f"config.load(Path({str(config)!r}))\n"
+        "print('KINDS', sorted(m for m in sys.modules if m.startswith('tui.providers.')))\n"
+    )
+    assert "KINDS ['tui.providers.settings']" in _run(code)
+
+
+def test_the_key_variable_table_matches_every_kind() -> None:
+    from tui.providers import KEY_ENV, KINDS, provider_class
+
+    declared = {k: provider_class(k).api_key_env for k in KINDS if provider_class(k).api_key_env}
+    assert KEY_ENV == declared

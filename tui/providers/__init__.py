@@ -16,6 +16,10 @@ KINDS: dict[str, str] = {
     "raycast": "raycast:RaycastProvider",
     "voigpt": "voigpt:VoiGptProvider",
 }
+# kind -> its standard key variable, for reading config without importing every kind
+# (`chatterm sessions list` would import asyncio and httpx for it); a test checks that it
+# matches each class's ``api_key_env``.
+KEY_ENV: dict[str, str] = {"openai": "OPENAI_API_KEY", "raycast": "RAYCAST_API_KEY"}
 
 
 def provider_class(kind: str) -> type[Provider]:

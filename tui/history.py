@@ -12,6 +12,7 @@ No Textual here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .state import read_list, write_private
@@ -27,6 +28,9 @@ class PromptHistory:
         self._secrets = secrets  # called at each add: keys entered in F4 count at once
         self.warning = ""  # one line for the user when the file could not be used
         self.entries: list[str] = self._read()
+        # Its thread is joined when the interpreter exits, so no added prompt is lost.
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="chatterm-history")
+        self._pending: list[Future[None]] = []
 
     def _read(self) -> list[str]:
         items, warning = read_list(self.path, "prompts", "prompt history")
@@ -39,13 +43,28 @@ class PromptHistory:
         return not any(secret and secret in prompt for secret in self._secrets())
 
     def add(self, prompt: str) -> None:
-        """Remember *prompt* as the newest entry (an earlier copy of it moves up)."""
+        """Remember *prompt* as the newest entry (an earlier copy of it moves up). Up sees it
+        at once; the file is written in a thread, since reading and rewriting up to a
+        megabyte of history (~10 ms) would delay the Enter that sent it."""
         if not self.storable(prompt):
             return
+        self.entries = _bounded([*(p for p in self.entries if p != prompt), prompt])
+        self._pending.append(self._writer.submit(self._write))
+
+    def _write(self) -> None:
+        # One writer thread: writes run in order and never two at once. The entries in
+        # memory are the event loop's alone; this reads a snapshot of them.
+        ours = list(self.entries)
+        known = set(ours)
         on_disk = self._read()  # another instance may have added prompts meanwhile
-        merged = [p for p in dict.fromkeys([*on_disk, *self.entries]) if p != prompt]
-        self.entries = _bounded([*merged, prompt])
-        write_private(self.path, {"prompts": self.entries})
+        merged = _bounded([*(p for p in on_disk if p not in known), *ours])
+        write_private(self.path, {"prompts": merged})
+
+    def flush(self) -> None:
+        """Wait until every prompt added so far is in the file."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
 
     def matches(self, query: str) -> list[str]:
         """Entries holding *query* (case-insensitive), newest first."""

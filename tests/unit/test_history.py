@@ -17,6 +17,7 @@ def test_prompts_are_kept_newest_last_once_each_in_a_private_file(tmp_path: Path
     for prompt in ["one", "two", "one", "  ", ""]:
         h.add(prompt)
     assert h.entries == ["two", "one"]
+    h.flush()
     assert PromptHistory(path).entries == ["two", "one"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -25,7 +26,9 @@ def test_two_instances_keep_each_others_prompts(tmp_path: Path) -> None:
     path = tmp_path / "history.json"
     first, second = PromptHistory(path), PromptHistory(path)
     first.add("from the first")
+    first.flush()
     second.add("from the second")
+    second.flush()
     assert PromptHistory(path).entries == ["from the first", "from the second"]
 
 
@@ -63,6 +66,7 @@ def test_a_prompt_holding_a_configured_secret_is_never_stored(tmp_path: Path, mo
     ]:
         h.add(prompt)
     assert h.entries == ["a plain question"]
+    h.flush()
     text = path.read_text("utf-8")
     for secret in ("SECRET-0001", "KEY-0002", "ss-0003"):
         assert secret not in text
@@ -74,6 +78,7 @@ def test_a_broken_file_is_ignored_with_a_warning(tmp_path: Path) -> None:
     h = PromptHistory(path)
     assert h.entries == [] and "not valid JSON" in h.warning
     h.add("fresh")
+    h.flush()
     assert json.loads(path.read_text("utf-8")) == {"prompts": ["fresh"]}
 
 
@@ -89,3 +94,24 @@ def test_search_is_case_insensitive_newest_first(tmp_path: Path) -> None:
     for prompt in ["Docker compose", "git rebase", "docker build"]:
         h.add(prompt)
     assert h.matches("DOCKER") == ["docker build", "Docker compose"]
+
+
+def test_sending_does_not_wait_for_the_file(tmp_path: Path, monkeypatch) -> None:
+    # Rewriting a megabyte of history took ~10 ms on the Enter that sent the prompt.
+    import threading
+
+    path = tmp_path / "history.json"
+    h = PromptHistory(path)
+    release = threading.Event()
+    real_write = history.write_private
+
+    def slow_write(*args: object) -> None:
+        assert release.wait(30)
+        real_write(*args)
+
+    monkeypatch.setattr(history, "write_private", slow_write)
+    h.add("quick")  # returns while the write waits
+    assert h.entries == ["quick"] and not path.exists()
+    release.set()
+    h.flush()
+    assert json.loads(path.read_text("utf-8")) == {"prompts": ["quick"]}

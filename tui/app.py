@@ -25,7 +25,7 @@ from .providers.errors import ProviderError
 from .screens.conversation import FIRST_RUN_HINT, ConversationScreen
 from .screens.help import KeysScreen
 from .services import Services
-from .signals import ReplySignals
+from .signals import ReplySignals, exit_when_idle
 from .store import Session, SessionError, SessionStore, default_root
 from .widgets.bindings import bindings
 
@@ -125,6 +125,7 @@ class ChattermApp(App[None]):
 
     # -- signals (see tui/signals.py) -------------------------------------------------------
     _signals: ReplySignals | None = None
+    HANGUP_GRACE = 5.0  # seconds after the reply is saved that a hung-up app may take to end
 
     def _watch_signals(self) -> None:
         if self.is_headless:  # the test pilot: no terminal, and signals are the runner's
@@ -150,6 +151,7 @@ class ChattermApp(App[None]):
             if hasattr(driver, "_writer_thread"):
                 driver._writer_thread = None  # type: ignore[attr-defined]
             driver.disable_input()
+        exit_when_idle(lambda: bool(self._reply_workers()), self.HANGUP_GRACE)
         self._exit_after_reply(cancel=False, return_code=0)
 
     def _terminated(self, _signum: int) -> None:

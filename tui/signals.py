@@ -18,8 +18,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import termios
+import threading
+import time
 from collections.abc import Callable
+from contextlib import suppress
 from types import FrameType
 
 TERMINAL_FDS = (0, 1, 2)
@@ -74,6 +78,37 @@ class Terminal:
             os.close(null)
             os.close(quiet_in)
         return True
+
+
+def exit_when_idle(busy: Callable[[], bool], grace: float, code: int = 0) -> threading.Thread:
+    """After a hangup: end the process *grace* seconds after *busy()* turns false, should
+    the normal shutdown not have ended it by then. A hung-up process has nobody to show
+    anything to, so nothing must keep it alive once its reply is saved; the normal exit
+    takes milliseconds, and this is the net under it (a shutdown stuck on the dead
+    terminal once held a test's process for 30 s). Flushes stdio first; the store's writes
+    are synchronous, so nothing saved is lost."""
+
+    def watch() -> None:
+        idle_since: float | None = None
+        while True:
+            time.sleep(0.2)
+            try:
+                working = busy()
+            except RuntimeError:  # read from this thread while the loop changed it: again
+                working = True
+            if working:
+                idle_since = None
+                continue
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= grace:
+                with suppress(Exception):
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                os._exit(code)
+
+    thread = threading.Thread(target=watch, name="chatterm-hangup-watchdog", daemon=True)
+    thread.start()
+    return thread
 
 
 class ReplySignals:

@@ -52,7 +52,7 @@ BASELINE, CHATTERM_NAME = "baseline", "chatterm"
 class Figure:
     key: str
     label: str
-    unit: str  # "s", "ms", "MB", "x" (times the reply's size), "core"
+    unit: str  # "s", "ms", "MB", "x" (times the reply's size), "core", "B/s"
     target: str
     met: Callable[[float, float | None], bool]  # (chatterm median, baseline median or None)
     baseline: bool = True  # measured for the baseline too
@@ -64,6 +64,10 @@ def _ratio(limit: float) -> Callable[[float, float | None], bool]:
 
 def _at_most(limit: float) -> Callable[[float, float | None], bool]:
     return lambda c, b: c <= limit
+
+
+def _report(c: float, b: float | None) -> bool:
+    return True  # no target: a figure to compare the others with
 
 
 FIGURES = [
@@ -98,6 +102,28 @@ FIGURES = [
            _at_most(2), baseline=False),
     Figure("huge_send", "5 MB prompt: Enter → request at the server", "s", "≤ 1 s",
            _at_most(1), baseline=False),
+    # The quiet link (benchmarks/quiet_link.py). "The old ways": cursor_blink = true and
+    # redraw = "full", as before it. Target "—": a figure to compare the others with.
+    Figure("link_idle_ssh", "link: idle over SSH (SSH_CONNECTION set)", "B/s", "≤ 20 B/s",
+           _at_most(20), baseline=False),
+    Figure("link_idle_local", "link: idle, not over SSH (cursor blinks)", "B/s", "—",
+           _report, baseline=False),
+    Figure("link_idle_old", "link: idle over SSH, the old ways", "B/s", "—",
+           _report, baseline=False),
+    Figure("link_scrolled", "link: scrolled up while a reply streams", "B/s", "≤ 1,000 B/s",
+           _at_most(1000), baseline=False),
+    Figure("link_scrolled_full", 'link: scrolled up, redraw = "full"', "B/s", "—",
+           _report, baseline=False),
+    Figure("link_paced", "link: paced 200 chunks/s, bytes written", "x", "≤ 15 × reply",
+           _at_most(15), baseline=False),
+    Figure("link_paced_cpu", "link: paced 200 chunks/s, app CPU share", "core", "≤ 0.15",
+           _at_most(0.15), baseline=False),
+    Figure("link_paced_low", "link: paced, --low-bandwidth, bytes written", "x", "≤ 8 × reply",
+           _at_most(8), baseline=False),
+    Figure("link_paced_low_cpu", "link: paced, --low-bandwidth, CPU share", "core", "≤ 0.15",
+           _at_most(0.15), baseline=False),
+    Figure("link_paced_old", "link: paced, the old ways, bytes written", "x", "—",
+           _report, baseline=False),
 ]  # fmt: skip
 BY_KEY = {f.key: f for f in FIGURES}
 
@@ -198,7 +224,9 @@ class Bench:
 def base_env() -> dict[str, str]:
     """The caller's environment without keys, so no real service can be reached by mistake."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    for name in ("OLLAMA_HOST", "TEXTUAL", "NO_COLOR", "CHATTERM_CONFIG", "CHATTERM_DATA_DIR"):
+    # SSH_CONNECTION would switch low-bandwidth mode on: a scenario sets it when it wants it.
+    names = ("OLLAMA_HOST", "TEXTUAL", "NO_COLOR", "CHATTERM_CONFIG", "CHATTERM_DATA_DIR")
+    for name in (*names, "SSH_CONNECTION"):
         env.pop(name, None)
     return env
 
@@ -393,6 +421,13 @@ def huge(bench: Bench, app: str) -> dict[str, float]:
     return values
 
 
+def quiet_link(bench: Bench, app: str) -> dict[str, float]:
+    """Bytes across an SSH link: idle, scrolled up, paced (benchmarks/quiet_link.py)."""
+    from . import quiet_link as link
+
+    return link.quiet_link(bench, app)
+
+
 SCENARIOS: dict[str, tuple[Callable[[Bench, str], dict[str, float]], bool]] = {
     # name: (function, also run for the baseline)
     "stream_full": (stream_full, True),
@@ -402,6 +437,7 @@ SCENARIOS: dict[str, tuple[Callable[[Bench, str], dict[str, float]], bool]] = {
     "sessions": (sessions, False),
     "cli": (cli, False),
     "huge": (huge, False),
+    "quiet_link": (quiet_link, False),
 }
 
 
@@ -415,6 +451,8 @@ def _fmt(value: float, unit: str) -> str:
         return f"{value:.0f} MB"
     if unit == "x":
         return f"{value:.1f} ×"
+    if unit == "B/s":
+        return f"{value:,.0f} B/s"
     return f"{value:.2f}"
 
 
@@ -443,6 +481,7 @@ def table(results: dict[str, dict[str, list[float]]]) -> str:
             if theirs_median:
                 ratio = f"{ours_median / theirs_median:.2f}"
             met = "met" if figure.met(ours_median, theirs_median) else "**missed**"
+            met = "—" if figure.target == "—" else met
         baseline = _cell(theirs, figure.unit) if figure.baseline else "n/a"
         cells = [figure.label, _cell(ours, figure.unit), baseline, ratio, figure.target, met]
         lines.append("| " + " | ".join(cells) + " |")

@@ -85,7 +85,8 @@ class Data:
 
 
 def build_data(tmp: Path, messages: int, sessions: int) -> Data:
-    saved = datasets.saved_conversation(messages) / "sessions"
+    saved = tmp / "saved" / "sessions"
+    shutil.copytree(datasets.saved_conversation(messages) / "sessions", saved)
     rewritten = tmp / "rewritten" / "sessions"
     rewritten.mkdir(parents=True)
     name = f"{datasets.SAVED_ID}.toml"
@@ -93,7 +94,16 @@ def build_data(tmp: Path, messages: int, sessions: int) -> Data:
     (rewritten / name).write_text(tomli_w.dumps(doc), "utf-8")
     many = tmp / "many" / "sessions"
     shutil.copytree(datasets.many_sessions(sessions) / "sessions", many)
+    for folder in (saved, rewritten, many):
+        as_schema_1(folder)
     return Data(saved, rewritten, many, sessions)
+
+
+def as_schema_1(folder: Path) -> None:
+    """Declare schema 1 in every file of *folder*: the old store refuses a later one, and
+    these files hold nothing schema 1 lacks (no alternatives), so both read the same text."""
+    for path in folder.glob("*.toml"):
+        path.write_bytes(path.read_bytes().replace(b"schema = 2\n", b"schema = 1\n", 1))
 
 
 def timed(action: Callable[[], object]) -> float:

@@ -81,7 +81,9 @@ def isolated_home(
 ) -> Path:
     """No test reads the developer's config, keys or conversations, or writes beside them."""
     home = tmp_path_factory.mktemp("home")
-    for name in ("OPENAI_API_KEY", "RAYCAST_API_KEY", "OLLAMA_HOST", "CHATTERM_CONFIG"):
+    # SSH_CONNECTION switches low-bandwidth mode on (tui/link.py): tests set it themselves.
+    names = ("OPENAI_API_KEY", "RAYCAST_API_KEY", "OLLAMA_HOST", "CHATTERM_CONFIG")
+    for name in (*names, "SSH_CONNECTION"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))

@@ -16,8 +16,18 @@ In tests::
 Servers and their endpoints (``server.base_url`` is what goes in ProviderSettings.base_url):
 
 - ``OpenAIServer``: POST .../chat/completions (SSE, ``data: [DONE]``), GET .../models.
-  ``base_url`` ends in /v1, like the real one.
-- ``OllamaServer``: POST /api/chat (NDJSON), GET /api/tags.
+  ``base_url`` ends in /v1, like the real one. Its own keywords: ``reasoning`` (str, split
+  per word, or a list of exact pieces: sent before the reply, one delta each, ``delay``
+  apart), ``reasoning_field`` ("reasoning_content" as DeepSeek and vLLM send it, with
+  ``"content": null``; "reasoning" as OpenRouter sends it, with ``"content": ""``),
+  ``finish_reason`` (of the last choice chunk, default "stop"), ``usage_shape`` (the
+  usage chunk: "empty_choices" as OpenAI sends it, ``"choices": []``; "in_choices" as
+  LiteLLM's proxy sends it, ``"choices": [{"index": 0, "delta": {}, ...}]``; None: none).
+  A first chunk with only the role (and ``"content": ""``) opens every stream.
+- ``OllamaServer``: POST /api/chat (NDJSON), GET /api/tags. Its own keywords:
+  ``thinking`` (like ``reasoning`` above: lines with ``message.thinking`` and an empty
+  ``content``, before the reply) and ``done_reason`` (of the final line, default "stop";
+  that line always has ``prompt_eval_count`` 26 and ``eval_count`` = the reply's pieces).
 - ``RaycastServer``: POST /api/v1/ai/chat_completions (SSE ``data: {"text": ...}``).
 - ``VoiGptServer``: GET / (sets the csrftoken cookie), POST /generate_response/ (JSON);
   the POST needs cookie == X-CSRFToken == a token it issued, else a Django 403 page.
@@ -53,12 +63,17 @@ falling back to ``mode``. ``server.aux_mode`` is how the secondary endpoint answ
                  runaway reply; VoiGpt: a JSON body that never closes)
     error_event  an error object inside the 200 stream (VoiGpt: an {"error": ...} body)
     rotate_token VoiGpt: forget every issued token and answer 403, as a rotation would
+    reject_stream_options  OpenAI: a request holding ``stream_options`` gets the 400 an
+                 endpoint without it sends (``Unrecognized request argument supplied:
+                 stream_options``); one without it is answered normally
     no_cookie    VoiGpt aux_mode: the home page sets no csrftoken cookie
 
-Client-side helpers: ``drain(provider, messages, model)`` runs one exchange and returns
-a ``Drained`` (``.chunks``, ``.text``, ``.error``); ``free_port()`` is a port nothing
-listens on. Fixtures in tests/conftest.py: ``openai_server``, ``ollama_server``,
-``raycast_server``, ``voigpt_server``, ``forward_proxy``, ``make_provider``.
+Client-side helpers: ``drain(provider, messages, model, params=None)`` runs one exchange
+and returns a ``Drained`` (``.chunks``: the text chunks only, ``.text``, ``.parts``: the
+typed parts (Reasoning, Usage, Finish) in order, ``.reasoning``, ``.error``);
+``free_port()`` is a port nothing listens on. Fixtures in tests/conftest.py:
+``openai_server``, ``ollama_server``, ``raycast_server``, ``voigpt_server``,
+``forward_proxy``, ``make_provider``.
 
 Recorded requests: ``server.requests`` is a list of ``Request`` (method, target, path,
 query, headers with lower-case names, body bytes; ``.json``, ``.bearer``, ``.cookies``).
@@ -625,7 +640,23 @@ class LoopbackServer:
 class OpenAIServer(LoopbackServer):
     kind = "openai"
     base_path = "/v1"
+    modes = COMMON_MODES | {"reject_stream_options"}
     send_usage = True  # a final chunk with "choices": [] as OpenRouter and include_usage do
+
+    def __init__(
+        self,
+        *,
+        reasoning: str | Sequence[str] = (),
+        reasoning_field: str = "reasoning_content",
+        finish_reason: str | None = "stop",
+        usage_shape: str | None = "empty_choices",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.reasoning = reasoning
+        self.reasoning_field = reasoning_field
+        self.finish_reason = finish_reason
+        self.usage_shape = usage_shape
 
     def default_models(self) -> Sequence[str]:
         return ("gpt-4o-mini", "gpt-4o", "o4-mini")
@@ -638,6 +669,11 @@ class OpenAIServer(LoopbackServer):
         ]
 
     def chat(self, ex: Exchange, mode: str) -> None:
+        if mode == "reject_stream_options" and "stream_options" in (ex.request.json or {}):
+            message = "Unrecognized request argument supplied: stream_options"
+            error = {"message": message, "type": "invalid_request_error", "param": None}
+            ex.json(400, {"error": {**error, "code": None}})
+            return
         model = (ex.request.json or {}).get("model", "")
         base = {"id": "chatcmpl-loopback", "object": "chat.completion.chunk"}
         base |= {"created": 1700000000, "model": model, "system_fingerprint": "fp_loopback"}
@@ -650,10 +686,17 @@ class OpenAIServer(LoopbackServer):
 
         pieces = self.pieces()
         usage = {"prompt_tokens": 9, "completion_tokens": len(pieces), "total_tokens": 9}
-        closing = [event([choice({}, "stop")])]
-        if self.send_usage:
+        closing = [event([choice({}, self.finish_reason)])]
+        if self.send_usage and self.usage_shape == "empty_choices":
             closing.append(event([], usage=usage))
+        elif self.send_usage and self.usage_shape == "in_choices":  # LiteLLM's proxy
+            closing.append(event([{"finish_reason": None, "index": 0, "delta": {}}], usage=usage))
         closing.append(b"data: [DONE]\n\n")
+        blank = None if self.reasoning_field == "reasoning_content" else ""
+        thoughts = [
+            event([choice({"content": blank, self.reasoning_field: p})])
+            for p in word_pieces(self.reasoning)
+        ]
         error = {
             "message": "The server had an error while processing your request.",
             "type": "server_error",
@@ -663,7 +706,7 @@ class OpenAIServer(LoopbackServer):
             mode,
             Frames(
                 opening=[event([choice({"role": "assistant", "content": "", "refusal": None})])],
-                content=[event([choice({"content": p})]) for p in pieces],
+                content=[*thoughts, *(event([choice({"content": p})]) for p in pieces)],
                 closing=closing,
                 wrong=[event([{"index": 0, "delta": p}]) for p in pieces],
                 bad=b'data: {"id":"chatcmpl-loopback","choices":[{"delta":\n\n',
@@ -716,6 +759,13 @@ class OllamaServer(LoopbackServer):
     kind = "ollama"
     created_at = "2024-06-01T12:00:00.000000Z"
 
+    def __init__(
+        self, *, thinking: str | Sequence[str] = (), done_reason: str = "stop", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.thinking = thinking
+        self.done_reason = done_reason
+
     def default_models(self) -> Sequence[str]:
         return ("llama3.2:latest", "qwen2.5:0.5b")
 
@@ -735,11 +785,16 @@ class OllamaServer(LoopbackServer):
         def message(text: str) -> dict[str, Any]:
             return {"message": {"role": "assistant", "content": text}, "done": False}
 
+        def thought(text: str) -> dict[str, Any]:
+            said = {"role": "assistant", "content": "", "thinking": text}
+            return {"message": said, "done": False}
+
         pieces = self.pieces()
+        thoughts = [line(thought(p)) for p in word_pieces(self.thinking)]
         final = line(
             {
                 "message": {"role": "assistant", "content": ""},
-                "done_reason": "stop",
+                "done_reason": self.done_reason,
                 "done": True,
                 "total_duration": 512345678,
                 "load_duration": 12345678,
@@ -754,7 +809,7 @@ class OllamaServer(LoopbackServer):
             mode,
             Frames(
                 opening=[],
-                content=[line(message(p)) for p in pieces],
+                content=[*thoughts, *(line(message(p)) for p in pieces)],
                 closing=[final],
                 wrong=[line({"message": p, "done": False}) for p in pieces],
                 bad=b"not json at all\n",
@@ -980,6 +1035,13 @@ def mask(key: str | None) -> str:
     return f"{key[:3]}***{key[-3:]}" if key and len(key) > 8 else "***"
 
 
+def word_pieces(text: str | Sequence[str]) -> list[str]:
+    """A list as is; a string one piece per word (whitespace rides with its word)."""
+    if not isinstance(text, str):
+        return list(text)
+    return re.findall(r"\s*\S+\s*|\s+", text)
+
+
 def split_even(text: str, n: int) -> list[str]:
     """*text* in *n* near-equal pieces (fewer if it is shorter than n)."""
     n = max(1, min(n, len(text)))
@@ -1018,12 +1080,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def drain(provider: Any, messages: Sequence[dict[str, str]], model: str = "") -> Drained:
-    """Run one exchange through ``provider.stream``: the chunks that came, and the error."""
+async def drain(
+    provider: Any,
+    messages: Sequence[dict[str, str]],
+    model: str = "",
+    params: dict[str, Any] | None = None,
+) -> Drained:
+    """Run one exchange through ``provider.stream``: the text chunks and the typed parts
+    that came (apart, each in order), and the error."""
     drained = Drained()
+    extra = {} if params is None else {"params": params}
     try:
-        async for chunk in provider.stream(model, messages):
-            drained.chunks.append(chunk)
+        async for chunk in provider.stream(model, messages, **extra):
+            (drained.chunks if isinstance(chunk, str) else drained.parts).append(chunk)
     except Exception as err:  # a test asserts on it
         drained.error = err
     return drained
@@ -1031,12 +1100,17 @@ async def drain(provider: Any, messages: Sequence[dict[str, str]], model: str = 
 
 @dataclass
 class Drained:
-    chunks: list[str] = field(default_factory=list)
+    chunks: list[str] = field(default_factory=list)  # the reply text, as it came
+    parts: list[Any] = field(default_factory=list)  # Reasoning, Usage, Finish, in order
     error: Exception | None = None
 
     @property
     def text(self) -> str:
         return "".join(self.chunks)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(p.text for p in self.parts if type(p).__name__ == "Reasoning")
 
 
 SERVERS: dict[str, type[LoopbackServer]] = {

@@ -25,9 +25,12 @@ from textual.widgets import Input, TextArea
 
 from tests.app.host import screen_text, wait_until
 from tui.app import ChattermApp
+from tui.attachments import chip
 from tui.config import Config, ProviderConfig
 from tui.providers.echo import compose_reply
+from tui.screens.attach import AttachScreen
 from tui.screens.conversation import ConversationScreen
+from tui.screens.conversation_settings import ConversationSettingsScreen
 from tui.screens.help import KeysScreen
 from tui.screens.model_picker import ModelPickerScreen
 from tui.screens.providers import ProvidersScreen
@@ -71,6 +74,18 @@ def seed(store: SessionStore) -> str:
             status="complete",
         )
         store.append(session, reply)
+        if n == len(TOPICS) - 1:  # regenerated once: the old reply is an alternative, ‹ 2/2 ›
+            older = Message(
+                role="assistant",
+                content="An older answer, kept when the reply was regenerated.",
+                created=when + timedelta(seconds=1),
+                id=f"m-older-{n}",
+                provider=provider,
+                model=model,
+                status="complete",
+                parent=session.messages[0].id,
+            )
+            session.alternatives.append(older)
         session.updated = when + timedelta(seconds=2)  # append stamped it with the clock
         store.save(session)
         last = session.id
@@ -139,7 +154,9 @@ def _apply(changes: dict[str, str | None]) -> None:
 def show_partial_reply(screen: ConversationScreen) -> None:
     """Freeze a reply mid-stream: the prompt, then part of its echo reply, still streaming.
     The log renders it at its next tick; ``PARTIAL_MARK`` is on the screen after that."""
-    screen.log_view.add_message("user", PARTIAL_PROMPT, created=T0 + timedelta(hours=5))
+    screen.log_view.add_message(
+        "user", PARTIAL_PROMPT, created=T0 + timedelta(hours=5), chips=[chip("words.py", 1234)]
+    )
     screen.log_view.start_reply("echo", "echo")
     text = compose_reply(PARTIAL_PROMPT)
     screen.log_view.append(text[: int(len(text) * PARTIAL_SHARE)])
@@ -162,6 +179,8 @@ SCREENS: dict[str, tuple[str, type[Screen[Any]]]] = {
     "providers": ("f4", ProvidersScreen),
     "settings": ("f5", SettingsScreen),
     "keys": ("f1", KeysScreen),
+    "conversation_settings": ("f10", ConversationSettingsScreen),
+    "attach": ("ctrl+f", AttachScreen),
 }
 PICTURES = ["conversation", *SCREENS]
 
@@ -183,6 +202,10 @@ async def show(pilot: Pilot[Any], picture: str) -> None:
         assert isinstance(app.screen, ConversationScreen), picture
         show_partial_reply(app.screen)
         await wait_until(pilot, lambda: PARTIAL_MARK in screen_text(app))
+        # The reader has marked the saved reply above it (regenerated once: ‹ 2/2 ›), so
+        # the picture shows that and the new prompt's attachment chip too.
+        app.screen.log_view.focus_message(1)
+        await wait_until(pilot, lambda: "‹ 2/2 ›" in screen_text(app))
     await wait_until(pilot, lambda: not list(app.workers))
     steady_cursors(app)
     await pilot.pause()

@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"chatterm {__version__}")
     parser.add_argument("--config", metavar="PATH", help="config file (default: the XDG one)")
+    parser.add_argument(
+        "--low-bandwidth",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the app sends less: fewer frames while a reply streams, no animations, no "
+        "cursor blink (default: on over SSH, or low_bandwidth in config.toml)",
+    )
     _session_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -58,10 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="One exchange: the reply streams to stdout and the exchange is saved. "
         "-p, -m, -c and -s may stand before or after `ask`. With a prompt and text piped "
         "or redirected to stdin, the prompt is sent, then a blank line, then that text "
-        "(`cat notes.md | chatterm ask summarise:`); without a prompt, stdin is the prompt.",
+        "(`cat notes.md | chatterm ask summarise:`); without a prompt, stdin is the prompt. "
+        "Each -a FILE is sent after them as a fenced block headed by its name "
+        "(text files up to attachment_limit KB, 200 by default).",
     )
     _session_options(ask, _SUB)
     ask.add_argument("--system", metavar="TEXT", help="system prompt for a new conversation")
+    ask.add_argument(
+        "-a",
+        "--attach",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="attach a text file, sent after the prompt (repeatable)",
+    )
     ask.add_argument(
         "--raw",
         action="store_true",
@@ -131,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     merge_session_options(parser, args)
+    if args.command is not None and args.low_bandwidth is not None:
+        flag = "--low-bandwidth" if args.low_bandwidth else "--no-low-bandwidth"
+        parser.error(f"{flag} applies to the app, not to `{args.command}`")
     from .cli import run  # heavy imports start here, after --help/--version answered
 
     return run(args)

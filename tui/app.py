@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Sequence
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
 
 from rich.console import RenderableType
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
+from textual.driver import Driver
+from textual.widgets import Input, TextArea
 from textual.worker import Worker
 
 from . import keymap
+from .attachments import AttachmentError, Loaded, human_size
 from .chat import Core
 from .choice import Choice, NothingToContinue, choose, reopen
 from .commands import ChattermCommands, PaletteEntry
 from .config import Config, ConfigError, permissions_warning
+from .link import Link
 from .paths import data_dir
 from .providers.errors import ProviderError
 from .screens.conversation import FIRST_RUN_HINT, ConversationScreen
@@ -49,17 +55,63 @@ class ChattermApp(App[None]):
         model: str | None = None,
         state_path: Path | None = None,
         choice: Choice | None = None,
+        attachments: Sequence[Loaded] = (),
+        low_bandwidth: bool | None = None,
     ) -> None:
         """*choice* is run_app's, resolved before the app starts (so a usage error never
-        opens the app); tests pass *session*, *provider* and *model* instead."""
+        opens the app); tests pass *session*, *provider* and *model* instead.
+        *attachments* go with the first prompt (text piped to ``chatterm``).
+        *low_bandwidth*: ``--low-bandwidth`` (True) or ``--no-low-bandwidth`` (False)."""
         super().__init__()
+        self._attachments = list(attachments)
         self.services = Services.build(config, store, state_path or data_dir() / "state.json")
+        self.services.low_bandwidth_flag = low_bandwidth
+        self._animation_level = self.animation_level  # Textual's, from TEXTUAL_ANIMATIONS
         self._initial = session
         self._choice = (provider, model)
         self._given = choice
         self._hint = ""  # the first-run hint, set with the first screen
         self._main: ConversationScreen | None = None
         self.set_keymap(keymap.textual_keymap(config.keys))
+        self.apply_link()
+
+    # -- the link to the terminal (tui/link.py) ------------------------------------------
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        if driver.__module__ != "textual.drivers.linux_driver":  # Windows, TEXTUAL_DRIVER
+            return driver
+        from .widgets.link_driver import LinkDriver
+
+        return LinkDriver  # its mouse modes and redraw are the link's
+
+    def link_settings(self) -> Link:
+        """What the link is given now; the driver reads it when it is made."""
+        return self.services.link
+
+    def apply_link(self) -> None:
+        """Put the link settings in force (at start, and after F5 saves): animations, the
+        driver's mouse mode and redraw, the conversation's blink and pace."""
+        link = self.services.link
+        self.animation_level = self._animation_level if link.animations else "none"
+        apply = getattr(self._driver, "apply", None)  # LinkDriver's; not the test pilot's
+        if callable(apply):
+            apply(link)
+        if self._main is not None and self._main.is_mounted:
+            # A save just before quitting lands while the screen's widgets are going.
+            with suppress(NoMatches):
+                self._main.apply_link(link)
+        if self.screen_stack:  # none yet when the app is made
+            self._blink(self.focused)
+
+    def on_settings_screen_saved(self) -> None:
+        self.apply_link()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._blink(event.widget)  # every text field of every screen: F3's filter too
+
+    def _blink(self, widget: object) -> None:
+        if isinstance(widget, Input | TextArea):
+            widget.cursor_blink = self.services.link.cursor_blink
 
     # -- start ----------------------------------------------------------------------------
     def get_default_screen(self) -> ConversationScreen:
@@ -72,7 +124,9 @@ class ChattermApp(App[None]):
         self._hint = FIRST_RUN_HINT if new and not self.services.config.default_provider else ""
         if not choice.new:
             self.sub_title = choice.session.title
-        self._main = ConversationScreen(self.services, choice.session, hint=self._hint)
+        self._main = ConversationScreen(
+            self.services, choice.session, hint=self._hint, attachments=self._attachments
+        )
         return self._main
 
     def _first_choice(self) -> Choice:
@@ -108,6 +162,13 @@ class ChattermApp(App[None]):
             self.notify(warning, title="Keys", severity="warning", timeout=15, markup=False)
         if self._hint:
             self._probe_local_ollama()
+        for item in self._attachments:
+            self.notify(
+                f"{item.name} ({human_size(item.size)}) is attached: type your question, "
+                "Enter sends both.",
+                title="Piped text",
+                markup=False,
+            )
 
     @work(exclusive=True, group="probe")
     async def _probe_local_ollama(self) -> None:
@@ -191,6 +252,7 @@ class ChattermApp(App[None]):
             "conversation": screen,
             "log": screen.log_view,
             "prompt": screen.prompt,
+            "attachments": screen.chips,
         }
         return nodes.get(scope)
 
@@ -219,7 +281,7 @@ class ChattermApp(App[None]):
         screen = self._main
         if screen is None or isinstance(self.screen, SessionsScreen):
             return
-        self.push_screen(SessionsScreen(self.services, screen.session.id), screen.open_session_id)
+        self.push_screen(SessionsScreen(self.services, screen.session.id), screen.open_chosen)
 
     def action_open_providers(self) -> None:
         from .screens.providers import ProvidersScreen
@@ -260,7 +322,18 @@ def run_app(args: argparse.Namespace, config: Config) -> int:
     except (SessionError, ConfigError, ProviderError) as err:
         print(f"chatterm: {err}", file=sys.stderr)
         return 2
-    app = ChattermApp(config, store, choice=choice)
+    try:  # after the usage errors: those need no terminal to be told
+        piped = piped_attachments(config)
+    except AttachmentError as err:
+        print(f"chatterm: {err}", file=sys.stderr)
+        return 2
+    app = ChattermApp(
+        config,
+        store,
+        choice=choice,
+        attachments=piped,
+        low_bandwidth=getattr(args, "low_bandwidth", None),
+    )
     if problem := store.check():  # e.g. root's after `sudo chatterm`: open, and say so
         app.notify(
             problem,
@@ -272,5 +345,33 @@ def run_app(args: argparse.Namespace, config: Config) -> int:
     from .widgets.paste_parser import install
 
     install()  # a 5 MB paste reaches the prompt in a fraction of a second, not ~15 s
-    app.run()
+    # "off": no mouse mode is sent at all, so the terminal's own selection works.
+    app.run(mouse=app.link_settings().mouse != "off")
     return app.return_code or 0  # 1 after a crash, so a script or a test can tell
+
+
+def piped_attachments(config: Config, fd: int = 0) -> list[Loaded]:
+    """``git diff | chatterm``: the text on stdin (read to its end, at most the attachment
+    limit) as the attachment "stdin" of the first prompt; then the terminal takes stdin's
+    place, since Textual reads keys from it. Nothing when stdin is a terminal already.
+    AttachmentError (one line) when the text cannot be attached or there is no terminal."""
+    import os
+
+    from . import attachments
+
+    if os.isatty(fd):
+        return []
+    found: list[Loaded] = []
+    if attachments.stdin_is_data(fd):  # a pipe or a file; not /dev/null or a closed stdin
+        limit = attachments.limit_bytes(config.attachment_limit)
+        raw = attachments.read_stream(fd, limit)
+        if raw.strip():
+            found.append(attachments.from_piped(raw, limit=limit, secrets=config.secrets()))
+    try:
+        attachments.terminal_for_keys(fd)
+    except OSError as err:
+        raise AttachmentError(
+            f"stdin is not a terminal, and there is no terminal to read keys from "
+            f"(/dev/tty: {err.strerror or err}); in a script, use `chatterm ask`"
+        ) from None
+    return found

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 from . import providers as registry
 from .config import Config, ConfigError
 from .providers.errors import EmptyReply, ProviderError, RateLimited, UnknownModel
+from .providers.parts import Finish, Part, Reasoning, Usage
 from .sanitize import StreamCleaner, one_line
 from .store import Message, Session, SessionError, SessionStore
+from .store.model import Attachment
 
 if TYPE_CHECKING:  # the providers' base imports httpx, which start-up can do without
     from .providers.base import Provider
@@ -106,6 +108,8 @@ class Core:
         cleaner = StreamCleaner()
         parts: list[str] = []
         async for chunk in instance.stream(model, [{"role": "user", "content": "Say OK."}]):
+            if not isinstance(chunk, str):
+                continue  # reasoning, usage, finish: the test shows the reply's start only
             parts.append(cleaner.feed(chunk))
             if sum(map(len, parts)) >= limit:
                 break
@@ -139,6 +143,13 @@ class Exchange:
     Iterate ``chunks()`` for cleaned reply text. When it ends, ``reply`` holds the saved
     message; a ProviderError propagates after the partial reply was saved as ``error``;
     cancellation saves it as ``cancelled``.
+
+    What else the provider sends (tui/providers/parts.py) is never reply text: each part
+    goes to ``on_part`` as it comes (reasoning cleaned like the text, in its own cleaner),
+    and ``reasoning`` (all of it, joined), ``usage`` and ``finish`` (the last of each) hold
+    them for the reply that is given: a provider that failed before its first word, or a
+    retry after a 429, starts them afresh. *params* (generation parameters, e.g. a
+    conversation's own) go to the provider over its configured ones.
     """
 
     def __init__(
@@ -152,14 +163,24 @@ class Exchange:
         clean: bool = True,
         on_notice: Callable[[str], None] | None = None,
         on_save_problem: Callable[[str], None] | None = None,
+        attachments: Sequence[Attachment] = (),
+        on_part: Callable[[Part], None] | None = None,
+        params: Mapping[str, float | int | None] | None = None,
     ) -> None:
         self.core = core
         self.session = session
         self.prompt = prompt
+        # The records of the files whose blocks end *prompt* (see tui/attachments.py).
+        self.attachments = list(attachments)
         self.provider = provider
         self.model = model
         self.clean = clean
         self.on_notice = on_notice or (lambda _text: None)
+        self.on_part = on_part or (lambda _part: None)
+        self.params = dict(params) if params else None
+        self.usage: Usage | None = None  # the service's token counts, when it sent them
+        self.finish: Finish | None = None  # why the reply ended, when the service said
+        self._reasoning: list[str] = []  # cleaned reasoning pieces, as given to on_part
         self.reply = Message(role="assistant", content="", provider=provider, model=model)
         self.first_chunk_at: float | None = None
         self.started_at = 0.0
@@ -183,7 +204,7 @@ class Exchange:
         store = self.core.store
         self.started_at = time.monotonic()
         if self.prompt is not None:
-            message = Message(role="user", content=self.prompt)
+            message = Message(role="user", content=self.prompt, attachments=self.attachments)
             # A full disk must not lose the prompt or stop the reply: append() puts the
             # message in the session first, so the next save that works writes it too.
             self._try(lambda: store.append(self.session, message))
@@ -209,6 +230,11 @@ class Exchange:
             self._try(lambda: self._save("error", self.error_text(bug)))
             raise
         self._save_at_end()
+
+    @property
+    def reasoning(self) -> str:
+        """The model's reasoning for this reply, cleaned; "" when it sent none."""
+        return "".join(self._reasoning)
 
     def error_text(self, final: str = "") -> str:
         """Every provider's one-line error, in the order tried: one per line."""
@@ -274,9 +300,15 @@ class Exchange:
         retried = False
         while True:
             cleaner = StreamCleaner() if self.clean else None
+            thoughts = StreamCleaner() if self.clean else None  # reasoning's own cleaner
+            self._reasoning, self.usage, self.finish = [], None, None  # this attempt's
             said_something = False
             try:
-                async for chunk in instance.stream(model, history):
+                async for chunk in instance.stream(model, history, params=self.params):
+                    if not isinstance(chunk, str):
+                        self._part(chunk, thoughts)
+                        continue
+                    self._think(thoughts.flush() if thoughts else "")  # a held tail first
                     text = cleaner.feed(chunk) if cleaner else chunk
                     if not text:
                         continue
@@ -284,6 +316,7 @@ class Exchange:
                         self._answered_by(name, model)
                     said_something = True
                     yield text
+                self._think(thoughts.flush() if thoughts else "")
                 if cleaner and (tail := cleaner.flush()):
                     if self.first_chunk_at is None:
                         self._answered_by(name, model)
@@ -301,6 +334,23 @@ class Exchange:
                 retried = True
                 await self._countdown(name, wait)
 
+    def _part(self, part: Part, thoughts: StreamCleaner | None) -> None:
+        """A part from the provider: kept, and given to on_part (reasoning cleaned)."""
+        if isinstance(part, Reasoning):
+            self._think(thoughts.feed(part.text) if thoughts else part.text)
+            return
+        self._think(thoughts.flush() if thoughts else "")  # reasoning held back comes first
+        if isinstance(part, Usage):
+            self.usage = part
+        elif isinstance(part, Finish):
+            self.finish = part
+        self.on_part(part)
+
+    def _think(self, text: str) -> None:
+        if text:
+            self._reasoning.append(text)
+            self.on_part(Reasoning(text))
+
     def _answered_by(self, name: str, model: str) -> None:
         self.first_chunk_at = time.monotonic()
         self.reply.provider, self.reply.model = name, model
@@ -313,12 +363,3 @@ class Exchange:
             await asyncio.sleep(step)
             remaining -= step
         self.on_notice(f"{name}: retrying now")
-
-
-def drop_last_reply(store: SessionStore, session: Session) -> str | None:
-    """For regenerate: remove the last assistant message; returns the prompt it answered."""
-    if session.messages and session.messages[-1].role == "assistant":
-        session.messages.pop()
-        store.save(session)
-    last_user = next((m for m in reversed(session.messages) if m.role == "user"), None)
-    return last_user.content if last_user else None

@@ -69,16 +69,39 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
             prompt = f"{prompt}\n\n{piped}"
     else:
         prompt = _read_stdin()
-    if not prompt.strip():
+    try:
+        files = _attachments(args, config)
+    except ValueError as err:
+        _err(str(err))
+        return EXIT_USAGE
+    if not prompt.strip() and not files:
         _err("nothing to ask: give a prompt as arguments or on stdin")
         return EXIT_USAGE
     import asyncio  # here, not at the top: `sessions` and `keys` start ~0.1 s sooner
 
     try:
-        return asyncio.run(_ask_async(args, config, prompt))
+        return asyncio.run(_ask_async(args, config, prompt if prompt.strip() else "", files))
     except KeyboardInterrupt:
         _err("cancelled; the partial reply was saved")
         return EXIT_INTERRUPTED
+
+
+def _attachments(args: argparse.Namespace, config: Config) -> list:  # -> [attachments.Loaded]
+    """Every -a FILE, read and checked as the app checks them; ValueError (one line naming
+    the file) for the first that cannot be attached."""
+    if not getattr(args, "attach", None):
+        return []
+    from . import attachments
+
+    limit = attachments.limit_bytes(config.attachment_limit)
+    secrets = config.secrets()
+    found = []
+    for path in args.attach:
+        try:
+            found.append(attachments.read_file(path, limit=limit, secrets=secrets))
+        except attachments.AttachmentError as err:
+            raise ValueError(f"cannot attach: {err}") from None
+    return found
 
 
 def _stdin_is_data() -> bool:
@@ -101,7 +124,10 @@ def _read_stdin() -> str:
     return sys.stdin.read().rstrip("\n")
 
 
-async def _ask_async(args: argparse.Namespace, config: Config, prompt: str) -> int:
+async def _ask_async(
+    args: argparse.Namespace, config: Config, prompt: str, files: list | None = None
+) -> int:
+    from .attachments import compose
     from .chat import Core, Exchange
     from .providers.errors import ProviderError
     from .store import SessionError
@@ -113,10 +139,12 @@ async def _ask_async(args: argparse.Namespace, config: Config, prompt: str) -> i
         except (ConfigError, SessionError, ProviderError) as err:
             _err(str(err))
             return EXIT_USAGE
+        content, records = compose(prompt, files or [])
         exchange = Exchange(
             core,
             session,
-            prompt,
+            content,
+            attachments=records,
             provider=provider,
             model=model,
             clean=not args.raw,

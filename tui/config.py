@@ -15,12 +15,16 @@ from typing import Any
 from urllib.parse import unquote
 
 from .keymap import KeymapError, parse_overrides
+from .link import DEFAULT_MOUSE, DEFAULT_REDRAW, MOUSE_MODES, REDRAW_MODES
 from .providers import KINDS
-from .providers.settings import ProviderSettings
+from .providers.settings import GENERATION_PARAMS, ProviderSettings
 from .sanitize import clean, one_line
 
 HEADER = "# Written by chatterm. Edit freely: a hand-edited file is kept as config.toml.bak\n"
 DEFAULT_TIMEOUT = 60.0
+# attachment_limit: the largest file a prompt may attach, in KB (1 KB = 1024 bytes).
+DEFAULT_ATTACHMENT_LIMIT = 200
+MAX_ATTACHMENT_LIMIT = 10 * 1024  # 10 MB: more text than any model's context takes
 BUILTIN = ("echo", "openai", "ollama", "raycast", "voigpt")
 _PROVIDER_KEYS = {"kind", "base_url", "api_key", "api_key_env", "proxy", "models", "default_model"}
 TOKEN_OPTIONS = ("access_token",)  # secrets among a kind's extra keys (VoiGpt's CSRF token)
@@ -46,6 +50,12 @@ class ProviderConfig:
     def __repr__(self) -> str:
         return f"ProviderConfig(name={self.name!r}, kind={self.kind!r})"
 
+    @property
+    def params(self) -> dict[str, float | int]:
+        """The generation parameters among ``options`` (where the file's keys are kept,
+        so a save writes them back as they were): temperature, top_p, max_tokens, seed."""
+        return {k: self.options[k] for k in GENERATION_PARAMS if k in self.options}
+
 
 @dataclass
 class Config:
@@ -53,9 +63,15 @@ class Config:
     default_provider: str | None = None
     default_model: str | None = None
     request_timeout: float = DEFAULT_TIMEOUT
+    attachment_limit: int = DEFAULT_ATTACHMENT_LIMIT  # KB
     fallback: list[str] = field(default_factory=list)
     theme: str | None = None
     system_prompt: str = ""
+    # The link to the terminal (tui/link.py); None: decided by SSH_CONNECTION.
+    low_bandwidth: bool | None = None
+    cursor_blink: bool | None = None
+    mouse: str = DEFAULT_MOUSE
+    redraw: str = DEFAULT_REDRAW
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     # [keys]: action id -> the keys that replace its defaults (see tui/keymap.py). Saving
     # writes the table back as it was read, since nothing in the app edits it.
@@ -95,7 +111,8 @@ class Config:
             timeout=self.request_timeout,
             models=pc.models,
             default_model=pc.default_model,
-            options=dict(pc.options),
+            options={k: v for k, v in pc.options.items() if k not in GENERATION_PARAMS},
+            params=pc.params,
         )
 
     def secrets(self) -> list[str]:
@@ -190,9 +207,14 @@ def _parse(path: Path, doc: dict[str, Any]) -> Config:
         default_provider=get.str("default_provider"),
         default_model=get.str("default_model"),
         request_timeout=get.number("request_timeout", DEFAULT_TIMEOUT),
+        attachment_limit=get.kilobytes("attachment_limit", DEFAULT_ATTACHMENT_LIMIT),
         fallback=get.str_list("fallback"),
         theme=get.str("theme"),
         system_prompt=get.str("system_prompt", multiline=True) or "",
+        low_bandwidth=get.flag("low_bandwidth"),
+        cursor_blink=get.flag("cursor_blink"),
+        mouse=get.choice("mouse", MOUSE_MODES, DEFAULT_MOUSE),
+        redraw=get.choice("redraw", REDRAW_MODES, DEFAULT_REDRAW),
         document=doc,
     )
     tables = doc.get("providers", {})
@@ -251,7 +273,30 @@ def _options(get: _Getter, table: dict[str, Any]) -> dict[str, Any]:
             options[key] = get.secret(key)
             if options[key] is None:
                 del options[key]
+    for key in GENERATION_PARAMS:
+        if key in options:
+            _check_param(get, key, options[key])
     return options
+
+
+# The generation parameters: (what a value must be, in words; the test it must pass).
+_PARAM_RULES: dict[str, tuple[str, Any]] = {
+    "temperature": ("a number from 0 to 2", lambda v: _is_number(v) and 0 <= v <= 2),
+    "top_p": ("a number from 0 to 1", lambda v: _is_number(v) and 0 <= v <= 1),
+    "max_tokens": ("a positive whole number (of tokens)", lambda v: type(v) is int and v > 0),
+    "seed": ("a whole number", lambda v: type(v) is int),
+}
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _check_param(get: _Getter, key: str, value: Any) -> None:
+    """A generation parameter of the right type and range; the message never quotes it."""
+    what, passes = _PARAM_RULES[key]
+    if not passes(value):
+        raise get._fail(key, what)
 
 
 class _Getter:
@@ -312,6 +357,26 @@ class _Getter:
             raise self._fail(key, "a positive, finite number of seconds")
         return float(value)
 
+    def kilobytes(self, key: str, default: int) -> int:
+        value = self.table.get(key, default)
+        if type(value) is not int or not 1 <= value <= MAX_ATTACHMENT_LIMIT:
+            raise self._fail(key, f"a whole number of KB from 1 to {MAX_ATTACHMENT_LIMIT}")
+        return value
+
+    def flag(self, key: str) -> bool | None:
+        """true or false; None when the key is left out (automatic)."""
+        value = self.table.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise self._fail(key, "true or false (or left out: automatic)")
+        return value
+
+    def choice(self, key: str, options: tuple[str, ...], default: str) -> str:
+        value = self.table.get(key, default)
+        if value not in options:  # never quoted: a wrong type or a stray escape
+            wanted = ", ".join(f'"{option}"' for option in options)
+            raise self._fail(key, f"one of {wanted}")
+        return value
+
     def str_list(self, key: str) -> list[str]:
         value = self.table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -363,6 +428,14 @@ def validated(config: Config) -> Config:
     return checked
 
 
+_DEFAULTS = {
+    "request_timeout": DEFAULT_TIMEOUT,
+    "attachment_limit": DEFAULT_ATTACHMENT_LIMIT,
+    "mouse": DEFAULT_MOUSE,
+    "redraw": DEFAULT_REDRAW,
+}
+
+
 def to_document(config: Config) -> dict[str, Any]:
     """The file's content: what was read, with the known keys set from *config*."""
     doc = dict(config.document)
@@ -370,12 +443,17 @@ def to_document(config: Config) -> dict[str, Any]:
         "default_provider": config.default_provider,
         "default_model": config.default_model,
         "request_timeout": config.request_timeout,
+        "attachment_limit": config.attachment_limit,
         "fallback": config.fallback,
         "theme": config.theme,
         "system_prompt": config.system_prompt,
+        "low_bandwidth": config.low_bandwidth,
+        "cursor_blink": config.cursor_blink,
+        "mouse": config.mouse,
+        "redraw": config.redraw,
     }
     for key, value in top.items():
-        if value in (None, "", []) or (key == "request_timeout" and value == DEFAULT_TIMEOUT):
+        if value in (None, "", []) or value == _DEFAULTS.get(key):
             doc.pop(key, None)
         else:
             doc[key] = value

@@ -20,13 +20,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Scope = Literal["app", "conversation", "prompt", "log", "sessions", "providers", "settings"]
+Scope = Literal[
+    "app", "conversation", "prompt", "log", "attachments", "sessions", "providers", "settings"
+]
 
 # Where a key is read from, as the user thinks of it; bindings of scopes that are active
 # together (the focused widget, its screen, the app) must not share a key.
 PLACES: dict[str, tuple[Scope, ...]] = {
     "the prompt": ("app", "conversation", "prompt"),
     "the log": ("app", "conversation", "log"),
+    "the attachments": ("app", "conversation", "attachments"),
     "F3 sessions": ("app", "sessions"),
     "F4 providers": ("app", "providers"),
     "F5 settings": ("app", "settings"),
@@ -37,6 +40,7 @@ HEADINGS: dict[Scope, str] = {
     "conversation": "Conversation",
     "app": "Anywhere",
     "log": "Log (ctrl+l to enter, Tab back to the prompt)",
+    "attachments": "Attachments (Tab from the prompt)",
     "sessions": "Sessions (F3)",
     "providers": "Providers (F4)",
     "settings": "Settings (F5)",

@@ -9,6 +9,7 @@ failure leaves the config in force exactly as it was.
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from .chat import Core
 from .choice import Choice, open_saved
 from .config import Config, save, validated
 from .history import PromptHistory
+from .link import Link, decide
 from .state import RecentModels
 from .store import SessionStore
 
@@ -27,6 +29,8 @@ class Services:
     core: Core
     recent: RecentModels
     history: PromptHistory
+    # --low-bandwidth (True) or --no-low-bandwidth (False) on the command line; None: neither.
+    low_bandwidth_flag: bool | None = None
 
     @classmethod
     def build(cls, config: Config, store: SessionStore, state_path: Path) -> Services:
@@ -43,6 +47,20 @@ class Services:
     @property
     def store(self) -> SessionStore:
         return self.core.store
+
+    @property
+    def link(self) -> Link:
+        """What the link to the terminal is given now (tui/link.py): the config in force, the
+        environment and the command line."""
+        config = self.config
+        return decide(
+            os.environ,
+            low_bandwidth=config.low_bandwidth,
+            cursor_blink=config.cursor_blink,
+            mouse=config.mouse,
+            redraw=config.redraw,
+            flag=self.low_bandwidth_flag,
+        )
 
     # -- models and sessions --------------------------------------------------------------
     def all_models(self) -> list[tuple[str, str]]:

@@ -118,9 +118,10 @@ async def test_a_key_with_spaces_is_refused(tmp_path: Path) -> None:
 
 
 async def test_live_models_load_in_a_worker(tmp_path: Path) -> None:
-    # the list waits half a second, long enough to see the loading state
+    # The list waits 1.5 s (under LIVE_LIST_TIMEOUT): the loading state shows even on a busy machine
+    # (with 0.5 s, opening the screen under load once took longer and the list was in).
     server = OpenAIServer(
-        api_key=OPENAI_KEY, models=["gpt-live-1", "gpt-live-2"], aux_mode="stall", stall=0.5
+        api_key=OPENAI_KEY, models=["gpt-live-1", "gpt-live-2"], aux_mode="stall", stall=1.5
     )
     with server:
         config = host_config(tmp_path)

@@ -147,10 +147,12 @@ async def _keys_seen(app: ChattermApp, pilot) -> str:
     seen = screen_text(app)
     if app.size.height <= 24:  # too short for the list: a sign says there is more
         await wait_until(pilot, lambda: "more below" in screen_text(app))
-    for _ in range(40):
+    for _ in range(200):  # to the end of the list, however long it grows
         await pilot.press("down")
         await pilot.pause()
         seen += "\n" + screen_text(app)
+        if "more below" not in screen_text(app):
+            break
     return seen
 
 

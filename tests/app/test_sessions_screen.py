@@ -9,11 +9,11 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from tests.app.host import HostApp, host_config, screen_text, services_for, wait_until
-from tui.screens.sessions import SessionsScreen
+from tui.screens.sessions import SessionChoice, SessionsScreen
 from tui.store import Message, SessionStore, SessionSummary
 
 SIZE = (80, 24)
-Results = list[str | None]
+Results = list[SessionChoice | None]
 
 
 def make_store(tmp_path: Path) -> SessionStore:
@@ -136,10 +136,22 @@ async def test_enter_opens_the_current_row_and_escape_returns_none(tmp_path: Pat
         screen, results = await open_screen(pilot, store, current_id=first)
         assert screen.query_one(DataTable).cursor_row == shown_ids(screen).index(first)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: results == [first])
+        await wait_until(pilot, lambda: results == [SessionChoice(first)])  # no filter
         _, results = await open_screen(pilot, store)
         await pilot.press("escape")
         await wait_until(pilot, lambda: results == [None])
+
+
+async def test_a_row_opened_from_the_filter_carries_the_filter(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    add_session(store, "Alpha plans", ("bake", "banana bread"))
+    beta = add_session(store, "Beta notes", ("dessert", "cherry pie"))
+    async with HostApp(host_config(tmp_path)).run_test(size=SIZE) as pilot:
+        screen, results = await open_screen(pilot, store)
+        await pilot.press("slash", *" cherry ")
+        await wait_until(pilot, lambda: shown_ids(screen) == [beta])
+        await pilot.press("enter")  # the conversation then searches for it (n / N)
+        await wait_until(pilot, lambda: results == [SessionChoice(beta, "cherry")])
 
 
 async def test_rename_saves_through_the_store(tmp_path: Path) -> None:

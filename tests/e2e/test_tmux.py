@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -107,3 +108,90 @@ def test_chat_in_tmux_streams_quits_and_keeps_the_session(tmux: Tmux, tmp_path: 
     tmux.wait_for(lambda s: "hello from tmux" in s and "You wrote" in s)
     tmux.keys("C-q")
     tmux.wait_for(lambda s: "EXITED=0" in s)
+
+
+def test_history_editor_and_a_regenerated_alternative_in_tmux(tmux: Tmux, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('default_provider = "echo"\n[providers.echo]\ndelay = 0.001\n')
+    data = tmp_path / "data"
+    editor = tmp_path / "editor.sh"  # what a person types in $EDITOR, then saves
+    editor.write_text("#!/bin/sh\nprintf 'written in the editor' > \"$1\"\n")
+    editor.chmod(0o755)
+    env = {
+        "CHATTERM_CONFIG": str(config),
+        "CHATTERM_DATA_DIR": str(data),
+        "TERM": "xterm-256color",
+        "PATH": os.environ.get("PATH", ""),
+        "EDITOR": str(editor),
+    }
+
+    def messages() -> list[dict]:
+        files = list((data / "sessions").glob("*.toml"))
+        return tomllib.loads(files[0].read_text())["messages"] if files else []
+
+    def prompts() -> list[str]:
+        return [m["content"] for m in messages() if m["role"] == "user"]
+
+    def idle_after(count: int) -> None:
+        """The reply to prompt *count* is saved complete (a key sent while it streams would
+        be refused) and the screen says so."""
+
+        def done(screen: str) -> bool:
+            saved = messages()
+            complete = bool(saved) and saved[-1].get("status") == "complete"
+            return complete and len(prompts()) == count and "idle" in screen
+
+        tmux.wait_for(done)
+
+    tmux.start(CHATTERM, env)
+    tmux.wait_for(lambda s: "echo · echo" in s)
+    tmux.keys("-l", "first prompt")
+    tmux.keys("Enter")
+    idle_after(1)
+    tmux.keys("Up")  # the empty prompt brings back the last one sent
+    tmux.keys("Enter")
+    idle_after(2)
+    assert prompts() == ["first prompt", "first prompt"]
+    tmux.keys("F8")  # the editor runs in this terminal; what it saved comes back
+    tmux.wait_for(lambda s: "written in the editor" in s)
+    tmux.keys("Enter")
+    idle_after(3)
+    assert prompts()[-1] == "written in the editor"
+    tmux.keys("C-g")  # regenerate: the old reply stays, one ← away
+    tmux.wait_for(lambda s: "‹ 2/2 ›" in s and "idle" in s)
+    tmux.keys("C-q")
+    tmux.wait_for(lambda s: "EXITED=0" in s)
+    [path] = (data / "sessions").glob("*.toml")
+    assert len(tomllib.loads(path.read_text())["alternatives"]) == 1
+
+
+def test_a_file_attached_in_tmux_is_sent_with_the_prompt(tmux: Tmux, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('default_provider = "echo"\n[providers.echo]\ndelay = 0\n')
+    data = tmp_path / "data"
+    (tmp_path / "notes.md").write_text("# Notes\nship on Friday\n")
+    env = {
+        "CHATTERM_CONFIG": str(config),
+        "CHATTERM_DATA_DIR": str(data),
+        "TERM": "xterm-256color",
+        "PATH": os.environ.get("PATH", ""),
+    }
+    # Started in the folder of the file: `env` runs sh, which goes there and runs chatterm.
+    tmux.start(f"sh -c {shlex.quote(f'cd {shlex.quote(str(tmp_path))} && {CHATTERM}')}", env)
+    tmux.wait_for(lambda s: "echo · echo" in s)
+    tmux.keys("C-f")  # attach: a path, Tab completes it
+    tmux.wait_for(lambda s: "Attach a file" in s)
+    tmux.keys("-l", "not")
+    tmux.keys("Tab")
+    tmux.wait_for(lambda s: "notes.md" in s)
+    tmux.keys("Enter")
+    tmux.wait_for(lambda s: "▣ notes.md · 23 B" in s and "Attach a file" not in s)
+    tmux.keys("-l", "when do we ship?")
+    tmux.keys("Enter")
+    tmux.wait_for(lambda s: "ship on Friday" in s and "idle" in s)  # echo quotes the file
+    tmux.keys("C-q")
+    tmux.wait_for(lambda s: "EXITED=0" in s)
+    [path] = (data / "sessions").glob("*.toml")
+    [sent, _] = tomllib.loads(path.read_text())["messages"]
+    assert sent["content"].startswith("when do we ship?\n\n`notes.md`:\n```markdown\n# Notes\n")
+    assert sent["attachments"][0]["path"] == str(tmp_path / "notes.md")

@@ -21,7 +21,7 @@ import pytest
 
 from tests.pty_driver import CHATTERM, PtyApp
 from tests.servers import free_port
-from tui.store import SessionCorrupt, SessionError, SessionStore
+from tui.store import SCHEMA, SessionCorrupt, SessionError, SessionStore
 
 REPO = Path(__file__).resolve().parents[2]
 ID = "20261122-101400-hand"
@@ -177,7 +177,7 @@ def test_saving_a_hand_written_file_keeps_every_word(tmp_path: Path, case: str) 
     before = tomllib.loads(text)["messages"]
     store.save(store.load(ID))
     after = tomllib.loads(path.read_text())
-    assert after["schema"] == 1
+    assert after["schema"] == SCHEMA
     assert [(m["role"], m["content"]) for m in after["messages"]] == [
         (m["role"], m["content"]) for m in before
     ]

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from tui.providers import build
 from tui.providers.base import Provider, ProviderSettings
+from tui.providers.think import ThinkSplitter
 from tui.sanitize import clean
 from tui.store import Message, SessionStore
 
@@ -80,6 +81,15 @@ def tokens_of(kind: str, content_type: str, chunks: Sequence[bytes]) -> list[str
     return asyncio.run(run())
 
 
+def as_given(tokens: list[str]) -> list[str]:
+    """*tokens* as the OpenAI and Ollama providers give them: the start of a reply is held
+    while it could still open a <think> block (tui/providers/think.py), so whitespace (or a
+    "<th") at the start rides with the next token; every other token comes as it is."""
+    splitter = ThinkSplitter()
+    pieces = [piece for token in tokens for piece in splitter.feed(token)] + splitter.flush()
+    return [piece for piece in pieces if isinstance(piece, str)]
+
+
 def tricky_cuts(blob: bytes) -> list[int]:
     """Offsets inside a multi-byte character or between the CR and LF of a CRLF."""
     text = blob.decode("utf-8")
@@ -112,7 +122,7 @@ def test_openai_stream_gives_the_same_tokens_however_it_is_split(tokens, ending,
     events = [{"choices": [{"delta": {"role": "assistant"}}]}]  # role-only: no text
     events += [{"choices": [{"index": 0, "delta": {"content": t}}]} for t in tokens]
     blob = sse(events, ending)
-    assert tokens_of("openai", "text/event-stream", split(blob, data)) == tokens
+    assert tokens_of("openai", "text/event-stream", split(blob, data)) == as_given(tokens)
 
 
 @FAST
@@ -130,7 +140,7 @@ def test_ollama_stream_gives_the_same_tokens_however_it_is_split(tokens, ending,
     lines = [{"message": {"role": "assistant", "content": t}, "done": False} for t in tokens]
     lines.append({"message": {"role": "assistant", "content": ""}, "done": True})
     blob = "".join(json.dumps(x, ensure_ascii=False) + ending for x in lines).encode()
-    assert tokens_of("ollama", "application/x-ndjson", split(blob, data)) == tokens
+    assert tokens_of("ollama", "application/x-ndjson", split(blob, data)) == as_given(tokens)
 
 
 def test_a_split_inside_every_character_and_every_crlf_changes_nothing() -> None:

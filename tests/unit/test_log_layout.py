@@ -201,6 +201,12 @@ def test_a_header_too_long_for_the_width_keeps_the_time() -> None:
     assert text.plain.endswith("… " + STAMP) and text.cell_len == 30
 
 
+def test_a_header_shows_which_alternative_is_on_screen_beside_the_time() -> None:
+    reply = Entry("assistant", "", "p", "m" * 80, created=WHEN, choice=(2, 3))
+    text = header_text(reply, 40, LOOK, focused=False)
+    assert text.plain.endswith("… ‹ 2/3 ›  " + STAMP) and text.cell_len == 40
+
+
 def test_a_header_shows_an_unknown_role_cleaned_and_no_complete_status() -> None:
     odd = Entry("\x1b[31mtool", "", "p", "m", "complete")
     assert header_text(odd, 20, LOOK, focused=False).plain.rstrip() == "tool"

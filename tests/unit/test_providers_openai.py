@@ -60,7 +60,12 @@ async def test_reply_streams_in_order(server: OpenAIServer, provider) -> None:
     assert result.chunks == ["Hel", "lo", ", wö", "rld ✓"]  # role-only and usage chunks add none
     request = server.requests[-1]
     assert (request.method, request.path) == ("POST", "/v1/chat/completions")
-    assert request.json == {"model": "gpt-4o", "messages": messages, "stream": True}
+    assert request.json == {
+        "model": "gpt-4o",
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},  # asks for the usage chunk
+    }
     assert request.bearer == KEY
     assert request.headers["accept"] == "text/event-stream"
     assert request.headers["content-type"] == "application/json"

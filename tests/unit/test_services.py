@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from tui.config import Config, ConfigError, ProviderConfig, load
-from tui.edits import drop_last_exchange, drop_last_reply, last_prompt
 from tui.services import Services
-from tui.store import Message, SessionStore
+from tui.store import SessionStore
 
 
 def services(tmp_path: Path) -> Services:
@@ -73,19 +72,3 @@ async def test_a_save_into_a_file_in_the_way_leaves_the_config_in_force(tmp_path
     with pytest.raises(OSError):
         await s.change_config(lambda c: setattr(c, "theme", "nord"))
     assert s.config is config and config.theme is None
-
-
-def test_edits_regenerate_and_edit_and_resend(tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "s")
-    session = store.new("echo", "echo")
-    assert drop_last_reply(store, session) == 0 and last_prompt(session) is None
-    for role, text in [("user", "one"), ("assistant", "1"), ("user", "two"), ("assistant", "2")]:
-        store.append(session, Message(role=role, content=text))
-    assert last_prompt(session) == "two"
-    assert drop_last_reply(store, session) == 1
-    assert [m.content for m in store.load(session.id).messages] == ["one", "1", "two"]
-    assert drop_last_reply(store, session) == 0  # ends with the prompt: nothing to drop
-    assert drop_last_exchange(store, session) == 1
-    assert [m.content for m in store.load(session.id).messages] == ["one", "1"]
-    assert drop_last_exchange(store, session) == 2
-    assert store.load(session.id).messages == []

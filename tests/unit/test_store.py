@@ -125,7 +125,7 @@ def test_file_layout_is_the_documented_one(store: SessionStore) -> None:
     text = store.path(session.id).read_text()
     doc = tomllib.loads(text)
 
-    assert text.startswith("schema = 1\n")
+    assert text.startswith("schema = 2\n")
     assert text.count("[[messages]]") == 2  # even short messages are tables, not inline
     assert f"created = {session.created:%Y-%m-%dT%H:%M:%S}Z" in text
     assert set(doc["messages"][0]) == {"id", "role", "content", "created"}  # user: no empties
@@ -451,8 +451,8 @@ def test_a_second_corrupt_copy_does_not_overwrite_the_first(store: SessionStore)
 @pytest.mark.parametrize(
     "text",
     [
-        SMALL_FILE.replace("schema = 1", "schema = 2"),
-        "schema = 2\nwhen = 2027-01-01 10:00\n",  # TOML 1.1, which we cannot read
+        SMALL_FILE.replace("schema = 1", "schema = 3"),
+        "schema = 3\nwhen = 2027-01-01 10:00\n",  # TOML 1.1, which we cannot read
     ],
 )
 def test_a_session_from_a_newer_chatterm_is_left_untouched(store: SessionStore, text: str) -> None:
@@ -476,7 +476,7 @@ def test_a_newer_chatterm_rewriting_an_open_session_is_never_overwritten(
 ) -> None:
     session = chat(store, "hello")
     path = store.path(session.id)
-    newer = path.read_text().replace("schema = 1", "schema = 2") + "\nnew = 1\n"
+    newer = path.read_text().replace("schema = 2", "schema = 3") + "\nnew = 1\n"
     path.write_text(newer)
 
     with pytest.raises(SessionUnsupported):

@@ -41,7 +41,7 @@ def test_text_of_several_lines_is_written_as_it_reads() -> None:
     text = codec.dump(conversation()).decode()
     assert "content = '''\nfirst line\nsecond line'''\n" in text
     assert 'content = "a \\"quoted\\" reply"\n' in text
-    assert text.startswith('schema = 1\nid = "s-1"\n')
+    assert text.startswith('schema = 2\nid = "s-1"\n')
 
 
 def test_our_files_never_need_tomllib(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,7 +81,7 @@ go?\"\"\"
         (b'schema = 1\ntitle = "open\n', Invalid),
         (b"schema = 0\n", Invalid),
         (b"schema = 'one'\n", Invalid),
-        (b"schema = 2\n", Newer),
+        (b"schema = 3\n", Newer),
         (b"schema = 7\nsyntax of the future = {{ }}\n", Newer),
         (b"schema = 1\n[[messages]]\nrole = 5\n", Invalid),
     ],

@@ -91,7 +91,13 @@ LINES = st.one_of(
         lambda p: f"{p[0]}{p[1]}{p[2]}={p[3]}{p[4]}{p[5]}"
     ),
     st.sampled_from(
-        ["[[messages]]", " [[messages]] # next", "[[ messages ]]", "[messages]", "[ui]", "[[x]]"]
+        [
+            *["[[messages]]", " [[messages]] # next", "[[ messages ]]", "[messages]", "[ui]"],
+            *["[[x]]", "[[alternatives]]", "[alternatives]"],
+            # arrays of tables inside the last message (attachments) and their near misses
+            *["[[messages.attachments]]", "[[alternatives.attachments]]", "[[messages.content]]"],
+            *["[[messages.a.b]]", "[[messages.]]", "[messages.attachments]", "[[x.attachments]]"],
+        ]
     ),
     st.sampled_from(["", "  ", "# a comment", "a.b = 1", '"quoted key" = 1', "a = 1 = 2"]),
 )
@@ -165,6 +171,8 @@ def session_of(texts: list[str], title: str) -> Session:
         Message("assistant" if n % 2 else "user", text, WHEN, f"m-{n}", error=text[:3])
         for n, text in enumerate(texts)
     ]
+    # Off the path: the last text again, as a regenerated reply's old version.
+    session.alternatives = [Message("assistant", texts[-1], WHEN, "m-alt", parent="m-0")]
     return session
 
 
@@ -194,6 +202,21 @@ def test_files_tomli_w_writes_take_the_fast_road(texts: list[str], title: str) -
     assert same_as_tomllib(text) is not None  # tomli-w escapes every control character
 
 
+def test_arrays_of_tables_in_the_last_message_take_the_fast_road() -> None:
+    doc = same_as_tomllib(
+        "[[messages]]\nid = 1\n[[messages.attachments]]\nname = '''a'''\n"
+        "[[messages.attachments]]\nname = 2\n[[messages]]\nid = 2\n[[alternatives]]\n"
+        "[[messages.attachments]]\nname = 3\n"  # the last of messages, not alternatives
+    )
+    assert doc == {
+        "messages": [
+            {"id": 1, "attachments": [{"name": "a"}, {"name": 2}]},
+            {"id": 2, "attachments": [{"name": 3}]},
+        ],
+        "alternatives": [{}],
+    }
+
+
 def test_a_date_and_a_local_time_come_back_as_tomllib_gives_them() -> None:
     doc = same_as_tomllib("a = 2026-11-22\nb = 2026-11-22T10:14:00\nc = 2026-11-22T10:14:00Z\n")
     assert doc == {
@@ -213,6 +236,7 @@ def test_what_the_reader_leaves_to_tomllib() -> None:
         "[ui]\npinned = true\n",
         "a = 1\r\n",
         "[[messages]]\n[messages.meta]\nx = 1\n",
+        "[[messages.attachments]]\nname = 1\n",  # before any message: messages is a table
     ]:
         assert fast_toml.loads(text.encode()) is None, text
         tomllib.loads(text)

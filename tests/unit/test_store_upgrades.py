@@ -57,12 +57,13 @@ def test_an_old_file_is_upgraded_on_loading_and_saved_in_the_new_schema(
         doc["provider"] = "renamed-" + doc["provider"]
         return doc
 
-    monkeypatch.setattr(upgrades, "SCHEMA", 2)
-    monkeypatch.setattr(upgrades, "STEPS", ((1, 2, rename_provider),))
+    latest = upgrades.SCHEMA + 1
+    monkeypatch.setattr(upgrades, "SCHEMA", latest)
+    monkeypatch.setattr(upgrades, "STEPS", (*upgrades.STEPS, (latest - 1, latest, rename_provider)))
     loaded = SessionStore(tmp_path).load(session.id)
     assert loaded.provider == "renamed-echo"
     SessionStore(tmp_path).save(loaded)
-    assert store.path(session.id).read_text().startswith("schema = 2\n")
+    assert store.path(session.id).read_text().startswith(f"schema = {latest}\n")
 
 
 def test_a_newer_schema_is_refused_and_the_file_untouched(tmp_path: Path) -> None:
@@ -70,7 +71,9 @@ def test_a_newer_schema_is_refused_and_the_file_untouched(tmp_path: Path) -> Non
     session = store.new("echo", "echo")
     store.append(session, Message("user", "hello"))
     path = store.path(session.id)
-    newer = path.read_text().replace("schema = 1", f"schema = {upgrades.SCHEMA + 1}")
+    newer = path.read_text().replace(
+        f"schema = {upgrades.SCHEMA}", f"schema = {upgrades.SCHEMA + 1}"
+    )
     path.write_text(newer)
 
     with pytest.raises(SessionUnsupported, match="newer chatterm"):

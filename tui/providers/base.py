@@ -31,7 +31,10 @@ from .errors import (
     server_words,
     wait_hint,
 )
+from .parts import Chunk, Reasoning
+from .settings import GENERATION_PARAMS
 from .settings import Messages as Messages
+from .settings import Params as Params
 from .settings import ProviderSettings as ProviderSettings
 
 if TYPE_CHECKING:
@@ -227,7 +230,14 @@ class Provider:
         """Turn a non-2xx answer into a typed failure (reading at most a short body)."""
         if response.is_success:
             return
-        body = await _read_excerpt(response, secret=self.settings.api_key)
+        self.raise_for_answer(response, await self.error_excerpt(response))
+
+    async def error_excerpt(self, response: httpx.Response) -> str:
+        """A short, cleaned, redacted excerpt of an error answer's body (read once)."""
+        return await _read_excerpt(response, secret=self.settings.api_key)
+
+    def raise_for_answer(self, response: httpx.Response, body: str) -> None:
+        """The typed failure for a non-2xx *response* whose body excerpt is *body*."""
         status = response.status_code
         if status == 407:  # the proxy's answer, not the service's: the model is not the cause
             challenge = response.headers.get("proxy-authenticate")
@@ -266,21 +276,34 @@ class Provider:
         )
 
     # -- the stream -------------------------------------------------------------------------
-    async def stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
-        """Reply text chunks for *messages*; every failure comes out as a ProviderError."""
+    async def stream(
+        self, model: str, messages: Messages, params: Params | None = None
+    ) -> AsyncIterator[Chunk]:
+        """Reply text (``str``) and typed parts (``parts.Reasoning``, ``Usage``, ``Finish``)
+        for *messages*; every failure comes out as a ProviderError.
+
+        *params* (generation parameters, a conversation's own) are merged over the
+        configured ones (``settings.params``); a None value leaves that one out. The reply
+        limit counts text and reasoning; either one is progress for request_timeout."""
         import httpx
 
         model = model or self.instance_default_model
         if not self.supports_message_history:
             messages = fold_history(messages)
         total, limit = 0, self.reply_limit
+        text = 0  # characters of reply text: what "what arrived is kept" is about
         watch = _Watch(self.settings.timeout)
-        chunks = self._stream(model, messages)
+        merged = self.call_params(params)
+        # Passed only when there are any, so that a ``_stream(model, messages)`` (a test's
+        # stand-in, a kind written before) still works where none are set.
+        chunks = self._stream(model, messages, **({"params": merged} if merged else {}))
         try:
             while (chunk := await watch.next(chunks)) is not None:
-                if not chunk:
+                size = len(chunk) if isinstance(chunk, str) else _reasoning_size(chunk)
+                if not chunk or (isinstance(chunk, Reasoning) and not size):
                     continue
-                total += len(chunk)
+                total += size
+                text += len(chunk) if isinstance(chunk, str) else 0
                 if total > limit:
                     raise ResponseTooLarge(
                         f"the reply passed {in_characters(limit)} and was stopped",
@@ -289,7 +312,7 @@ class Provider:
                 yield chunk
         except ProviderError as err:
             err.provider = err.provider or self.name
-            if not total:
+            if not text:
                 err.nothing_arrived()
             raise
         except (httpx.TimeoutException, TimeoutError):
@@ -297,7 +320,7 @@ class Provider:
         except httpx.ConnectError as err:
             raise self._connect_failed(err) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as err:
-            raise await self._stream_broken(err, arrived=total > 0) from None
+            raise await self._stream_broken(err, arrived=text > 0) from None
         except httpx.ProxyError as err:  # the CONNECT tunnel for an https:// base_url
             if _reason(err).startswith("407"):
                 raise proxy_refused(self.name, self.settings.proxy or "") from None
@@ -380,7 +403,17 @@ class Provider:
             message += f"; the request went through the proxy {mask_url(proxy)}: check it too"
         return ConnectFailed(message, provider=self.name)
 
-    async def _stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
+    def call_params(self, params: Params | None = None) -> dict[str, float | int]:
+        """The generation parameters of one call: *params* over the configured ones, in
+        GENERATION_PARAMS order; None (in either) leaves one out, unknown names are dropped."""
+        merged = {**self.settings.params, **(params or {})}
+        return {k: v for k in GENERATION_PARAMS if (v := merged.get(k)) is not None}
+
+    async def _stream(
+        self, model: str, messages: Messages, params: Params | None = None
+    ) -> AsyncIterator[Chunk]:
+        """Text and parts, raw: "" (or a part) for an event without text. *params* are the
+        call's merged generation parameters (``call_params``); send those the service takes."""
         raise NotImplementedError
         yield ""  # pragma: no cover - makes this an async generator
 
@@ -647,8 +680,10 @@ def env_key(name: str | None) -> str | None:
 class _Watch:
     """The deadline of one stream: request_timeout of waiting without text, however the
     bytes trickle (httpx's timeouts are per read, so a byte every few seconds resets
-    them) and however many events without text arrive. Only the time spent waiting for
-    the provider counts, never the time the consumer takes between chunks."""
+    them) and however many events without text arrive. Reasoning is progress like text
+    (a model may think for minutes before its first word); usage and finish are events.
+    Only the time spent waiting for the provider counts, never the time the consumer
+    takes between chunks."""
 
     def __init__(self, timeout: float) -> None:
         from .sse import Meter
@@ -656,7 +691,7 @@ class _Watch:
         self.timeout = self.left = timeout
         self.meter = Meter()
 
-    async def next(self, chunks: AsyncIterator[str]) -> str | None:
+    async def next(self, chunks: AsyncIterator[Chunk]) -> Chunk | None:
         """The next chunk ("" for an event without text), None at the end."""
         import asyncio
 
@@ -672,12 +707,17 @@ class _Watch:
         finally:
             self.left -= time.monotonic() - started
             METER.reset(token)
-        if chunk:
+        if (isinstance(chunk, str) and chunk) or _reasoning_size(chunk):
             self.left = self.timeout
             self.meter.got_text()
         else:
             self.meter.got_event()
         return chunk
+
+
+def _reasoning_size(chunk: Chunk) -> int:
+    """Characters of reasoning in *chunk* (0 for text and the other parts)."""
+    return len(chunk.text) if isinstance(chunk, Reasoning) else 0
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

@@ -1,7 +1,10 @@
 """An offline provider: streams back a Markdown reply about the last user message.
 
 It makes the app usable (and demonstrable) with no network and no key, and its output is
-deterministic so screenshots and tests can depend on it.
+deterministic so screenshots and tests can depend on it. It sends every kind of part a
+model sends (tui/providers/parts.py), so the offline app shows them all: a little
+reasoning first, then the reply, then Usage (words counted as tokens) and Finish("stop").
+Generation parameters are accepted and ignored.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 
-from .base import Messages, Provider, ProviderSettings
+from .base import Messages, Params, Provider, ProviderSettings
+from .parts import Chunk, Finish, Reasoning, Usage
 
 HUMAN_PACE = 0.03  # seconds per chunk for "echo": fast enough to read, slow enough to see
 _QUOTE_LIMIT = 60  # characters of the message repeated inside the code sample
@@ -28,12 +32,22 @@ class EchoProvider(Provider):
         # Echo needs no settings; accepting none keeps demos and tests short.
         super().__init__(settings or ProviderSettings(name="echo", kind="echo"))
 
-    async def _stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
+    async def _stream(
+        self, model: str, messages: Messages, params: Params | None = None
+    ) -> AsyncIterator[Chunk]:
         delay = self.delay_for(model)
-        for piece in split_words(compose_reply(last_user_text(messages))):
+        text = last_user_text(messages)
+        reply = compose_reply(text)
+        for thought in compose_reasoning(text):
+            await asyncio.sleep(delay)
+            yield Reasoning(thought)
+        for piece in split_words(reply):
             # sleep(0) still yields to the event loop, so the UI repaints between chunks
             await asyncio.sleep(delay)
             yield piece
+        read = sum(len(str(m.get("content", "")).split()) for m in messages)
+        yield Usage(input_tokens=read, output_tokens=len(reply.split()))
+        yield Finish("stop")
 
     def delay_for(self, model: str) -> float:
         """Seconds per chunk: options.delay wins, then the model's own pace."""
@@ -48,6 +62,12 @@ def last_user_text(messages: Messages) -> str:
         if message.get("role") == "user":
             return message.get("content", "")
     return ""
+
+
+def compose_reasoning(text: str) -> list[str]:
+    """What echo "thinks" before it answers, in a few chunks; same input, same output."""
+    words = len(text.split())
+    return ["Reading the prompt… ", "counting words… ", f"{words} found; writing the reply."]
 
 
 def compose_reply(text: str) -> str:

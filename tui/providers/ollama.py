@@ -2,6 +2,10 @@
 
 Each line is ``{"message": {"role": "assistant", "content": "..."}, "done": false}`` and the
 last one has ``"done": true``. Errors come as ``{"error": "..."}``, as a line or a body.
+Reasoning comes at ``message.thinking`` (a model asked with ``think``), or as a
+``<think>`` block at the start of the content (one asked without); the last line has the
+counts (``prompt_eval_count``, ``eval_count``) and ``done_reason``. Generation parameters
+go in ``options`` (``num_predict`` is max_tokens).
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..sanitize import one_line
-from .base import Messages, Provider
+from .base import Messages, Params, Provider
 from .errors import BadResponse, HTTPError, ProviderError, StreamBroken, UnknownModel
+from .parts import Chunk, Reasoning, finish_of, usage_of
 from .sse import iter_lines, iter_ndjson
+from .think import ThinkSplitter
 
 DEFAULT_URL = "http://localhost:11434"
 DEFAULT_PORT = 11434
@@ -24,6 +30,9 @@ MAX_TAGS_BODY = 4 << 20
 LIST_TIMEOUT = 5.0
 # Old servers say: model 'x' not found; new ones: model "x" not found, try pulling it first
 _NOT_FOUND = re.compile(r"""model ['"]?(?P<name>[^'"\s]+)['"]? not found""")
+# chatterm's parameter names -> Ollama's options (the model file's PARAMETER names)
+OPTION_NAMES = {"temperature": "temperature", "top_p": "top_p", "max_tokens": "num_predict"}
+OPTION_NAMES |= {"seed": "seed"}
 
 
 class OllamaProvider(Provider):
@@ -43,9 +52,18 @@ class OllamaProvider(Provider):
         """settings.base_url, else OLLAMA_HOST (as the ollama CLI reads it), else the default."""
         return (self.settings.base_url or host_from_env() or DEFAULT_URL).rstrip("/")
 
-    async def _stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
-        body = {"model": model, "messages": [dict(m) for m in messages], "stream": True}
+    async def _stream(
+        self, model: str, messages: Messages, params: Params | None = None
+    ) -> AsyncIterator[Chunk]:
+        body: dict[str, object] = {
+            "model": model,
+            "messages": [dict(m) for m in messages],
+            "stream": True,
+        }
+        if options := {OPTION_NAMES[k]: v for k, v in (params or {}).items() if k in OPTION_NAMES}:
+            body["options"] = options
         url = f"{self.base_url}/api/chat"
+        splitter = ThinkSplitter()
         async with self.client.stream("POST", url, json=body) as response:
             try:
                 await self.check_response(response)
@@ -53,7 +71,14 @@ class OllamaProvider(Provider):
                 raise _explained(err.excerpt) or err from None
             async for line in iter_ndjson(iter_lines(response.aiter_bytes()), "Ollama"):
                 text, done = line_text(line)
-                yield text  # "" for a line without text: Provider.stream counts those
+                chunks: list[Chunk] = [Reasoning(t)] if (t := thinking_text(line)) else []
+                chunks += splitter.feed(text)
+                if done:
+                    chunks += [*splitter.flush(), *final_parts(line)]
+                for chunk in chunks:
+                    yield chunk
+                if not chunks:
+                    yield ""  # a line without text: Provider.stream counts those
                 if done:
                     return
         raise StreamBroken("the Ollama stream ended before its final line (done: true)")
@@ -99,6 +124,23 @@ def line_text(line: Any) -> tuple[str, bool]:
         if not isinstance(text, str):
             raise BadResponse(f"Ollama sent a non-text 'content': {_short(text)}")
     return text, bool(line.get("done"))
+
+
+def thinking_text(line: dict[str, Any]) -> str:
+    """The reasoning of one line (``message.thinking``); "" when none or not text."""
+    message = line.get("message")
+    thinking = message.get("thinking") if isinstance(message, dict) else None
+    return thinking if isinstance(thinking, str) else ""
+
+
+def final_parts(line: dict[str, Any]) -> list[Chunk]:
+    """Usage and Finish of the final line (``done: true``), where it has them."""
+    parts: list[Chunk] = []
+    if usage := usage_of(line.get("prompt_eval_count"), line.get("eval_count")):
+        parts.append(usage)
+    if finish := finish_of(line.get("done_reason")):
+        parts.append(finish)
+    return parts
 
 
 def _explained(error: str) -> UnknownModel | None:

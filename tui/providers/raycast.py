@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..sanitize import one_line
-from .base import Messages, Provider, error_message
+from .base import Messages, Params, Provider, error_message
 from .errors import BadResponse, ProviderError
 from .sse import iter_lines, iter_sse_data, parse_json_line
 
 CHAT_PATH = "/api/v1/ai/chat_completions"
 USER_AGENT = "Raycast/0 CFNetwork/1410.0.3 Darwin/22.6.0"  # the macOS app's, as the original
+DEFAULT_TEMPERATURE = 0.5  # what the app sends; the body has no other generation parameter
 
 
 class RaycastProvider(Provider):
@@ -32,7 +33,9 @@ class RaycastProvider(Provider):
     default_model = "gpt-3.5-turbo"
     api_key_env = "RAYCAST_API_KEY"
 
-    async def _stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
+    async def _stream(
+        self, model: str, messages: Messages, params: Params | None = None
+    ) -> AsyncIterator[str]:
         key = self.require_key()  # before any request: nothing leaves without a token
         headers = {
             "Authorization": f"Bearer {key}",
@@ -41,7 +44,7 @@ class RaycastProvider(Provider):
             "User-Agent": self.user_agent(USER_AGENT),
         }
         url = self.base_url + CHAT_PATH
-        body = request_body(model, messages)
+        body = request_body(model, messages, params)
         async with self.client.stream("POST", url, json=body, headers=headers) as response:
             await self.check_response(response)
             async for data in iter_sse_data(iter_lines(response.aiter_bytes())):
@@ -82,8 +85,10 @@ def parse_events(data: str) -> list[Any]:
     return [parse_json_line(line, "Raycast") for line in lines]
 
 
-def request_body(model: str, messages: Messages) -> dict[str, Any]:
-    """The body the Raycast app sends (the shape of the gpt4free original)."""
+def request_body(model: str, messages: Messages, params: Params | None = None) -> dict[str, Any]:
+    """The body the Raycast app sends (the shape of the gpt4free original); of the
+    generation parameters only ``temperature`` has a place in it."""
+    temperature = (params or {}).get("temperature")
     return {
         "debug": False,
         "locale": "en-CN",
@@ -92,5 +97,5 @@ def request_body(model: str, messages: Messages) -> dict[str, Any]:
         "provider": "openai",
         "source": "ai_chat",
         "system_instruction": "markdown",
-        "temperature": 0.5,
+        "temperature": DEFAULT_TEMPERATURE if temperature is None else temperature,
     }

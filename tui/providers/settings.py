@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Messages = Sequence[Mapping[str, str]]  # [{"role": "user", "content": "..."}]
+# Generation parameters, by chatterm's own names; each provider sends those its service
+# takes, in its own words (OpenAI: as they are; Ollama: options.num_predict for max_tokens).
+Params = Mapping[str, float | int | None]  # None, in a per-call override: leave it out
+GENERATION_PARAMS = ("temperature", "top_p", "max_tokens", "seed")
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class ProviderSettings:
     models: tuple[str, ...] = ()
     default_model: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)  # kind-specific extras
+    params: Params = field(default_factory=dict)  # GENERATION_PARAMS from [providers.NAME]
 
     def __repr__(self) -> str:  # never print a key, even in a traceback or a log
         key = "set" if self.api_key else "unset"

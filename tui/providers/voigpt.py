@@ -14,7 +14,15 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from ..sanitize import one_line
-from .base import Messages, Provider, ProviderSettings, body_excerpt, error_message, read_limited
+from .base import (
+    Messages,
+    Params,
+    Provider,
+    ProviderSettings,
+    body_excerpt,
+    error_message,
+    read_limited,
+)
 from .errors import BadResponse, CredentialsRejected
 
 if TYPE_CHECKING:
@@ -53,7 +61,10 @@ class VoiGptProvider(Provider):
     def key_hint(self) -> str:
         return f"set access_token in [providers.{self.name}] of config.toml, or leave it unset"
 
-    async def _stream(self, model: str, messages: Messages) -> AsyncIterator[str]:
+    async def _stream(
+        self, model: str, messages: Messages, params: Params | None = None
+    ) -> AsyncIterator[str]:
+        # The site takes the messages and nothing else: no model, no generation parameters.
         payload = {"messages": [dict(m) for m in messages]}
         token = await self._csrf_token()
         status, body = await self._post(payload, token)

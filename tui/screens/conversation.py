@@ -4,29 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext, suppress
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Static
 
+from .. import attachments, keymap
+from ..attachments import Loaded
 from ..chat import Core, Exchange
-from ..edits import drop_last_exchange, drop_last_reply, last_prompt
+from ..edits import keep_last_reply, last_prompt, last_prompt_index
+from ..link import Link
 from ..providers.errors import ProviderError
 from ..sanitize import one_line
 from ..services import Services
 from ..store import Session, SessionError
+from ..store.model import Attachment, split_content
+from ..widgets.attachment_chips import AttachmentChips
 from ..widgets.bindings import bindings
 from ..widgets.message_log import MessageLog
 from ..widgets.prompt import PromptArea
+from ..widgets.search_bar import SearchBar
 from ..widgets.status import StatusLine
+from .conversation_search import ConversationSearch
+from .message_edits import MessageEdits
+
+if TYPE_CHECKING:
+    from .conversation_settings import ConversationValues
 
 # One line at 80 columns.
 FIRST_RUN_HINT = "No provider set up: this is the offline echo provider. F4 adds a key."
 
 
-class ConversationScreen(Screen[None]):
+class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
     """One conversation at a time; every action has a key and a palette command."""
 
     # Straight to the prompt: the default ("*") would focus the log first and the prompt a
@@ -35,29 +49,42 @@ class ConversationScreen(Screen[None]):
 
     BINDINGS = bindings("conversation")
 
-    def __init__(self, services: Services, session: Session, *, hint: str = "") -> None:
+    def __init__(
+        self,
+        services: Services,
+        session: Session,
+        *,
+        hint: str = "",
+        attachments: Sequence[Loaded] = (),
+    ) -> None:
+        """*attachments*: files the first prompt sends (text piped to ``chatterm``)."""
         super().__init__()
         self.services = services
         self.session = session
         self.hint = hint
         self.streaming = False
-        self._editing = False
+        self._first_attachments = list(attachments)
+        self._chips_draft: tuple[Loaded, ...] = ()  # the chips before a prompt was edited
 
     def compose(self) -> ComposeResult:
         yield MessageLog(id="log")
+        yield SearchBar(id="search")
         yield Static(self.hint, id="hint", markup=False)
         yield StatusLine(id="status")
         yield PromptArea(id="prompt", keys=self.services.keys, history=self.services.history)
+        yield AttachmentChips(id="attachments")  # after the prompt: Tab goes to it, then on
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#hint").display = bool(self.hint)
         self.log_view.load(self.session.messages)
+        self.chips.set(self._first_attachments)
+        self.show_choices()
         self.status.set_model(self.session.provider, self.session.model)
         self.status.set_title(self.session.title)
         self._remember_model()
+        self.apply_link(self.services.link)
         self.prompt.focus()
-        self.set_interval(0.25, self.status.tick)
         self.call_after_refresh(self._warm_up)
 
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
@@ -69,6 +96,17 @@ class ConversationScreen(Screen[None]):
 
         with suppress(Exception):
             self.core.warm_up(self.session.provider)
+
+    _status_timer: Timer | None = None
+
+    def apply_link(self, link: Link) -> None:
+        """The link's pace (tui/link.py): the prompt's blink, the log's frames a second
+        (from the next reply on) and how often the status line redraws the live speed."""
+        self.prompt.cursor_blink = link.cursor_blink
+        self.log_view.STREAM_FPS = link.stream_fps
+        if self._status_timer is not None:
+            self._status_timer.stop()
+        self._status_timer = self.set_interval(link.status_interval, self.status.tick)
 
     # -- parts ----------------------------------------------------------------------------
     @property
@@ -84,6 +122,11 @@ class ConversationScreen(Screen[None]):
         return self.query_one(StatusLine)
 
     @property
+    def chips(self) -> AttachmentChips:
+        """The files the next prompt sends."""
+        return self.query_one(AttachmentChips)
+
+    @property
     def core(self) -> Core:
         return self.services.core
 
@@ -91,28 +134,36 @@ class ConversationScreen(Screen[None]):
     @on(PromptArea.Submitted)
     def _submitted(self, event: PromptArea.Submitted) -> None:
         text = event.text
-        if not text.strip():
+        files = self.chips.items
+        sends_files = files and (self.editing is None or self.editing.role == "user")
+        if not text.strip() and not sends_files:
             return
         if self.streaming:
             self.notify("A reply is still streaming: Esc stops it.", severity="warning")
             return
-        if self._editing:
-            self._drop_last_exchange()
+        if self.editing is not None and self.edited(text):
+            return  # a reply edited in place: saved, nothing to send
+        files = self.chips.items  # an edited prompt's own files, put back by start_editing
+        text = text if text.strip() else ""
         self.prompt.clear()
-        self.services.history.add(text)  # Up and ctrl+r bring it back, in any conversation
+        self.chips.clear()
+        if text:  # Up and ctrl+r bring it back, in any conversation; never the files' text
+            self.services.history.add(text)
         self.query_one("#hint").display = False
-        self.log_view.add_message("user", text)
-        self.send(text)
+        content, records = attachments.compose(text, files)
+        self.log_view.add_message("user", text, chips=[f.chip for f in files])
+        self.send(content, records)
 
-    def send(self, prompt: str | None) -> None:
-        """Start one exchange (``prompt=None`` regenerates the reply to the last prompt)."""
+    def send(self, prompt: str | None, files: Sequence[Attachment] = ()) -> None:
+        """Start one exchange (``prompt=None`` regenerates the reply to the last prompt);
+        *files* are the records of the attachments whose blocks end *prompt*."""
         self.streaming = True
         self.status.set_state("waiting")
         self.log_view.start_reply(self.session.provider, self.session.model)
-        self._run_exchange(prompt)
+        self._run_exchange(prompt, list(files))
 
     @work(exclusive=True, group="reply")
-    async def _run_exchange(self, prompt: str | None) -> None:
+    async def _run_exchange(self, prompt: str | None, files: list[Attachment]) -> None:
         exchange = Exchange(
             self.core,
             self.session,
@@ -121,6 +172,7 @@ class ConversationScreen(Screen[None]):
             model=self.session.model,
             on_notice=self._notice,
             on_save_problem=self._save_problem,
+            attachments=files,
         )
         log = self.log_view
         # Under the reply: every fallback provider's error, then the final one, if any.
@@ -150,6 +202,7 @@ class ConversationScreen(Screen[None]):
         state = {"complete": "idle"}.get(status, status)  # "cancelled" and "error" show as such
         self.status.set_state(state, lines[-1] if lines and status != "complete" else "")
         self._show_title()
+        self.show_choices()
 
     def _show_title(self) -> None:
         self.status.set_title(self.session.title)
@@ -171,6 +224,10 @@ class ConversationScreen(Screen[None]):
     def action_stop(self) -> None:
         if self.streaming:
             self.workers.cancel_group(self, "reply")
+        elif self.editing is not None:
+            self.stop_editing(restore=True)
+        else:
+            self.clear_search()
 
     def action_regenerate(self) -> None:
         if self.streaming:
@@ -178,21 +235,62 @@ class ConversationScreen(Screen[None]):
         if last_prompt(self.session) is None:
             self.notify("Nothing to regenerate yet.")
             return
-        self._remove_from_log(drop_last_reply(self.core.store, self.session))
-        self.send(None)
-
-    def _remove_from_log(self, count: int) -> None:
-        for _ in range(count):
-            self.log_view.remove_last()
+        # The old reply stays, one ← away on the new one (tui/edits.py).
+        if self._apply(lambda: keep_last_reply(self.core.store, self.session)) or (
+            self.session.messages and self.session.messages[-1].role == "user"
+        ):
+            self.send(None)
 
     def action_edit_last(self) -> None:
-        last = last_prompt(self.session)
-        if self.streaming or last is None:
+        index = last_prompt_index(self.session)
+        if self.streaming or index is None:
             return
-        self._editing = True
-        self.prompt.set_text(last)
+        self.start_editing(index)
+
+    def start_editing(self, index: int) -> None:
+        """As MessageEdits', and a prompt comes back as it was typed with its own files as
+        the chips (sent again with it); the chips from before come back on Esc."""
+        if self.editing is None:
+            self._chips_draft = self.chips.items
+        super().start_editing(index)
+        message = self.session.messages[index]
+        if message.role != "user":
+            return  # a reply is edited in place: the chips wait for the next prompt
+        typed, blocks = split_content(message)
+        if blocks:
+            self.prompt.set_text(typed)
+        self.chips.set(attachments.restore(message.attachments, blocks) if blocks else [])
+
+    def stop_editing(self, *, restore: bool) -> None:
+        super().stop_editing(restore=restore)
+        if restore:
+            self.chips.set(self._chips_draft)
+        self._chips_draft = ()
+
+    # -- attachments ----------------------------------------------------------------------
+    def action_attach(self) -> None:
+        """ctrl+f: a file for the next prompt, chosen by its path (Tab completes)."""
+        from .attach import AttachScreen
+
+        if isinstance(self.app.screen, AttachScreen):
+            return
+        self.app.push_screen(AttachScreen(self.services), self._attached)
+
+    def _attached(self, loaded: Loaded | None) -> None:
         self.prompt.focus()
-        self.notify("Editing the last prompt: Enter resends it in place of the old one.")
+        if loaded is None:
+            return
+        self.chips.add(loaded)
+        tab = keymap.display("tab")
+        self.notify(
+            f"Attached {loaded.name} ({attachments.human_size(loaded.size)}): it goes with the "
+            f"next prompt. {tab} from the prompt to remove it.",
+            markup=False,
+        )
+
+    @on(AttachmentChips.Emptied)
+    def _no_more_chips(self) -> None:
+        self.prompt.focus()
 
     def action_edit_in_editor(self) -> None:
         """F8: the prompt in $VISUAL or $EDITOR (the app suspended); the saved text comes
@@ -233,6 +331,34 @@ class ConversationScreen(Screen[None]):
                 self.notify(f"Rename not saved: {err}", severity="error", markup=False)
         self._show_title()
 
+    def action_conversation_settings(self) -> None:
+        """F10: title, provider, model and system prompt of this conversation."""
+        from .conversation_settings import ConversationSettingsScreen
+
+        if isinstance(self.app.screen, ConversationSettingsScreen):
+            return
+        screen = ConversationSettingsScreen(self.services, self.session)
+        self.app.push_screen(screen, self._conversation_settings_saved)
+
+    def _conversation_settings_saved(self, values: ConversationValues | None) -> None:
+        if values is None:
+            return
+        session = self.session
+        if (values.provider, values.model) != (session.provider, session.model):
+            session.provider, session.model = values.provider, values.model
+            self.services.recent.push(values.provider, values.model)
+            self.status.set_model(values.provider, values.model)
+        session.system_prompt = values.system_prompt
+        session.title = values.title or session.title
+        if session.messages:  # a new conversation is saved with its first prompt
+            try:
+                self.core.store.save(session)
+            except (OSError, SessionError) as err:
+                self.notify(f"Not saved: {err}", severity="error", markup=False)
+                return
+        self._show_title()
+        self.notify("Saved this conversation's settings.")
+
     def action_search_history(self) -> None:
         """ctrl+r: an earlier prompt, from every conversation, into the prompt."""
         from .history_search import HistorySearchScreen
@@ -247,11 +373,6 @@ class ConversationScreen(Screen[None]):
 
         search = HistorySearchScreen(self.services.history, self.prompt.text)
         self.app.push_screen(search, chosen)
-
-    def _drop_last_exchange(self) -> None:
-        """For edit-and-resend: the old prompt and its reply leave the conversation."""
-        self._editing = False
-        self._remove_from_log(drop_last_exchange(self.core.store, self.session))
 
     # A copy refused as too big for OSC 52: (text, what, when). The same copy asked for
     # again within COPY_OFFER_SECONDS writes the text to a file instead.
@@ -333,9 +454,11 @@ class ConversationScreen(Screen[None]):
             self.session.provider, self.session.model, self.core.config.system_prompt
         )
         self.log_view.clear()
+        self.stop_editing(restore=False)
         self.status.set_state("idle")
         self._show_title()
         self.prompt.clear()
+        self.chips.clear()
         self.prompt.focus()
 
     def action_pick_model(self) -> None:
@@ -387,7 +510,9 @@ class ConversationScreen(Screen[None]):
         self.action_stop()
         self.session = session
         self.log_view.clear()
+        self.stop_editing(restore=False)
         self.log_view.load(session.messages)
+        self.show_choices()
         self.status.set_model(session.provider, session.model)
         self.status.set_state("idle")
         self._remember_model()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -127,8 +127,17 @@ class SessionTable(DataTable[Text]):
 
 
 # -- the screen ---------------------------------------------------------------------------
-class SessionsScreen(Screen[str | None]):
-    """Returns the id of the session to open, or None when closed with Esc."""
+@dataclass(frozen=True)
+class SessionChoice:
+    """The conversation F3 opens, and the filter it was found with ("" when none): the
+    conversation opens at the filter's first match in its messages, if it has one."""
+
+    id: str
+    search: str = ""
+
+
+class SessionsScreen(Screen[SessionChoice | None]):
+    """Returns the session to open, or None when closed with Esc."""
 
     AUTO_FOCUS = ""  # focus goes to the table once it is filled, see _show_loaded
 
@@ -320,12 +329,15 @@ class SessionsScreen(Screen[str | None]):
     @on(DataTable.RowSelected, "#sessions-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.dismiss(event.row_key.value)
+        self.dismiss(self._choice(str(event.row_key.value)))
 
     def action_open(self) -> None:
         if (summary := self._target()) is None:
             return
-        self.dismiss(summary.id)
+        self.dismiss(self._choice(summary.id))
+
+    def _choice(self, session_id: str) -> SessionChoice:
+        return SessionChoice(session_id, self.query_one(SessionFilter).value.strip())
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -4,7 +4,8 @@ means, including files written by hand or by another tool.
 Layout: text of several lines is written as a multi-line literal string (``'''``), as it
 is, so the file reads like the conversation; text a literal cannot hold (control
 characters, ``'''``) and one-line text are one-line basic strings. Unknown keys, of the
-conversation or of a message, are kept and written back (through tomli-w).
+conversation or of a message, are kept and written back (through tomli-w). The files sent
+with a prompt follow it as ``[[messages.attachments]]`` tables (see ``model.Attachment``).
 
 Reading: ``fast_toml`` reads the lines chatterm and tomli-w write; whatever it does not take
 goes to tomllib, the reference. Every string read goes through ``clean`` (the text goes to
@@ -28,13 +29,17 @@ import tomli_w
 from ..sanitize import clean
 from . import fast_toml, upgrades
 from .errors import Invalid, Newer
-from .model import Message, Session, iso, new_message_id, utc
+from .model import Attachment, Message, Session, iso, new_message_id, utc
 
 TOP_KEYS = frozenset(
     ("schema", "id", "title", "created", "updated", "provider", "model", "system_prompt")
-) | {"messages"}
+) | {"messages", "alternatives"}
 OPTIONAL_MESSAGE_KEYS = ("provider", "model", "status", "error")
-MESSAGE_KEYS = frozenset(("id", "role", "content", "created", *OPTIONAL_MESSAGE_KEYS))
+MESSAGE_KEYS = frozenset(("id", "role", "content", "created", "parent", *OPTIONAL_MESSAGE_KEYS))
+# [[messages.attachments]] tables: the files sent with a prompt (model.Attachment). A key of
+# that name holding anything else (``attachments = ["x.png"]``) is somebody's own: kept.
+ATTACHMENTS = frozenset(("attachments",))
+ATTACHMENT_KEYS = frozenset(("name", "path", "size", "sha256", "chars"))
 # A table header at the start of a line in tomli_w output (its strings never span lines).
 _TABLE_HEADER = re.compile(r"^(\[\[?)", re.MULTILINE)
 _DECLARED_SCHEMA = re.compile(rb"^[ \t]*schema[ \t]*=[ \t]*(\d{1,9})[ \t]*(?:#.*)?\r?$", re.M)
@@ -51,12 +56,19 @@ def dump(session: Session) -> bytes:
     parts = [_toml_lines(header_fields(session))]
     if extra := unknown_keys(session.extra, TOP_KEYS):
         parts.append(tomli_w.dumps(extra))
-    for m in session.messages:
-        parts.append("\n[[messages]]\n" + _toml_lines(message_fields(m)))
-        if extra := unknown_keys(m.extra, MESSAGE_KEYS):
-            # Unknown tables inside a message: tomli_w writes them as top-level tables, so
-            # their headers are re-rooted under the message just opened.
-            parts.append(_TABLE_HEADER.sub(r"\1messages.", tomli_w.dumps(extra)))
+    # The path on screen reads as the conversation; what is off it follows, each naming
+    # the message it follows.
+    for array, messages in (("messages", session.messages), ("alternatives", session.alternatives)):
+        for m in messages:
+            fields = message_fields(m)
+            if array == "alternatives":
+                fields["parent"] = m.parent
+            parts.append(f"\n[[{array}]]\n" + _toml_lines(fields))
+            if extra := message_extra(m):
+                # Unknown tables inside a message: tomli_w writes them as top-level tables,
+                # so their headers are re-rooted under the message just opened.
+                parts.append(_TABLE_HEADER.sub(rf"\1{array}.", tomli_w.dumps(extra)))
+            parts += attachment_tables(array, m)
     # A lone surrogate cannot be stored in TOML; it becomes "?" rather than failing the save.
     return "".join(parts).encode("utf-8", "replace")
 
@@ -82,6 +94,26 @@ def message_fields(m: Message) -> dict[str, Any]:
         if (value := getattr(m, key)) or m.role == "assistant":
             fields[key] = value
     return fields
+
+
+def message_extra(m: Message) -> dict:
+    """The unknown keys of *m* to write (a key named attachments gives way to its files)."""
+    return unknown_keys(m.extra, MESSAGE_KEYS | ATTACHMENTS if m.attachments else MESSAGE_KEYS)
+
+
+def attachment_fields(a: Attachment) -> dict[str, Any]:
+    return {"name": a.name, "path": a.path, "size": a.size, "sha256": a.sha256, "chars": a.chars}
+
+
+def attachment_tables(array: str, m: Message) -> list[str]:
+    """One ``[[ARRAY.attachments]]`` table per file sent with *m* (after its own keys and
+    tables: a header ends the message's keys)."""
+    parts = []
+    for a in m.attachments:
+        parts.append(f"\n[[{array}.attachments]]\n" + _toml_lines(attachment_fields(a)))
+        if extra := unknown_keys(a.extra, ATTACHMENT_KEYS):
+            parts.append(_TABLE_HEADER.sub(rf"\1{array}.attachments.", tomli_w.dumps(extra)))
+    return parts
 
 
 def unknown_keys(extra: dict, known: frozenset[str]) -> dict:
@@ -158,6 +190,10 @@ def _build(doc: dict[str, Any], session_id: str, mtime: datetime) -> Session:
     _text(doc, "id", "", default="")  # checked, but the file name is what identifies a session
     created, updated = _when(doc, "created", ""), _when(doc, "updated", "")
     messages = _parse_messages(doc.get("messages", []), created or updated or mtime)
+    alternatives = _parse_messages(
+        doc.get("alternatives", []), created or updated or mtime, "alternatives"
+    )
+    _unique_ids(messages + alternatives)
     created = created or (messages[0].created if messages else None) or updated or mtime
     updated = updated or max([created, *(m.created for m in messages)])
     return Session(
@@ -169,14 +205,15 @@ def _build(doc: dict[str, Any], session_id: str, mtime: datetime) -> Session:
         model=_text(doc, "model", "", default=""),
         system_prompt=_text(doc, "system_prompt", "", default=""),
         messages=messages,
+        alternatives=alternatives,
         extra=unknown_keys(doc, TOP_KEYS),
     )
 
 
-def _parse_messages(items: Any, start: datetime) -> list[Message]:
+def _parse_messages(items: Any, start: datetime, array: str = "messages") -> list[Message]:
     if not isinstance(items, list) or not all(isinstance(t, dict) for t in items):
-        raise Invalid("messages: expected [[messages]] tables")
-    messages = [_parse_message(table, i) for i, table in enumerate(items)]
+        raise Invalid(f"{array}: expected [[{array}]] tables")
+    messages = [_parse_message(table, i, array) for i, table in enumerate(items)]
     # A message without a time gets the one before it (or, at the start, the first one
     # given, else the conversation's): the order on screen stays the order in the file.
     known = next((m.created for m in messages if m.created is not None), start)
@@ -184,16 +221,19 @@ def _parse_messages(items: Any, start: datetime) -> list[Message]:
         if m.created is None:
             m.created = known
         known = m.created
+    return messages
+
+
+def _unique_ids(messages: list[Message]) -> None:
     seen: set[str] = set()
     for m in messages:  # a copied block in a hand edit: keep both, apart
         if m.id in seen:
             m.id = new_message_id()
         seen.add(m.id)
-    return messages
 
 
-def _parse_message(table: dict, index: int) -> Message:
-    where = f"messages[{index}]."
+def _parse_message(table: dict, index: int, array: str = "messages") -> Message:
+    where = f"{array}[{index}]."
     # Any role is kept and shown as it is ("tool", ...); history() sends only ROLES.
     role = _text(table, "role", where)
     if not role:
@@ -208,8 +248,44 @@ def _parse_message(table: dict, index: int) -> Message:
         model=_text(table, "model", where, default=""),
         status=_text(table, "status", where, default=""),
         error=_text(table, "error", where, default=""),
-        extra=unknown_keys(table, MESSAGE_KEYS),
+        extra=unknown_keys(table, MESSAGE_KEYS | (ATTACHMENTS if _are_tables(table) else set())),
+        # On the path the order says what follows what; only alternatives keep a parent.
+        parent=_text(table, "parent", where, default="") if array == "alternatives" else "",
+        attachments=_parse_attachments(table["attachments"], where) if _are_tables(table) else [],
     )
+
+
+def _are_tables(table: dict) -> bool:
+    """Does this message hold ``[[messages.attachments]]`` tables (not a key of that name)?"""
+    items = table.get("attachments")
+    return isinstance(items, list) and bool(items) and all(isinstance(t, dict) for t in items)
+
+
+def _parse_attachments(items: list[dict], where: str) -> list[Attachment]:
+    """The records of the files sent with a message; a hand-written one may leave out all
+    but its name or path (without ``chars`` its text is shown as part of the prompt)."""
+    found = []
+    for n, table in enumerate(items):
+        at = f"{where}attachments[{n}]."
+        path = _text(table, "path", at, default="")
+        found.append(
+            Attachment(
+                name=_text(table, "name", at, default="") or path.rpartition("/")[2] or "file",
+                path=path,
+                size=_count(table, "size", at),
+                sha256=_text(table, "sha256", at, default=""),
+                chars=_count(table, "chars", at),
+                extra=unknown_keys(table, ATTACHMENT_KEYS),
+            )
+        )
+    return found
+
+
+def _count(table: dict, key: str, where: str) -> int:
+    value = table.get(key, 0)
+    if type(value) is not int or value < 0:
+        raise Invalid(f"{where}{key}: expected a whole number, 0 or more")
+    return value
 
 
 def _made_up_id(index: int, role: str, content: str) -> str:

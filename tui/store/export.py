@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from . import files
-from .codec import MESSAGE_KEYS, TOP_KEYS, header_fields, message_fields, unknown_keys
+from .codec import (
+    ATTACHMENT_KEYS,
+    MESSAGE_KEYS,
+    TOP_KEYS,
+    attachment_fields,
+    header_fields,
+    message_fields,
+    unknown_keys,
+)
 from .errors import SessionError
 from .model import Message, Session, iso
 
@@ -36,9 +44,20 @@ def export_json(session: Session) -> str:
     """Every key the session file holds, known or not, as JSON (times as ISO 8601 text)."""
     doc = {**header_fields(session), **unknown_keys(session.extra, TOP_KEYS)}
     doc["messages"] = [
-        {**message_fields(m), **unknown_keys(m.extra, MESSAGE_KEYS)} for m in session.messages
+        {**message_fields(m), **unknown_keys(m.extra, MESSAGE_KEYS), **_attachments(m)}
+        for m in session.messages
     ]
     return json.dumps(doc, ensure_ascii=False, indent=2, default=_json_value)
+
+
+def _attachments(m: Message) -> dict[str, Any]:
+    """The files sent with *m*, as the session file keeps them (none: no key)."""
+    if not m.attachments:
+        return {}
+    tables = [
+        {**attachment_fields(a), **unknown_keys(a.extra, ATTACHMENT_KEYS)} for a in m.attachments
+    ]
+    return {"attachments": tables}
 
 
 def _json_value(value: Any) -> str:

@@ -5,7 +5,8 @@ wrote with escaped one-line strings (tomli-w: 1,000 messages of 2 KB) takes it ~
 even our own layout costs ~0.1 s in per-line overhead. This reader takes the same lines
 with one regular-expression match each and decodes escapes with ``json``'s C scanner.
 
-It accepts only documents made of blank lines, comments, ``[[messages]]`` headers and
+It accepts only documents made of blank lines, comments, ``[[messages]]`` and
+``[[alternatives]]`` headers (and ``[[messages.KEY]]`` ones, such as attachments) and
 ``bare_key = value`` lines, where a value is a one-line basic string, a multi-line literal
 string, a decimal integer, a boolean, or a date or date-time; for those it gives exactly
 what ``tomllib.loads`` gives (tests/unit/test_store_fast_toml.py compares the two). For
@@ -40,11 +41,12 @@ _VALUE = rf"{_BASIC}|([+-]?(?:0|[1-9][0-9]*))|(true|false)|({_DATETIME_TEXT})"
 # After a statement: spaces, a comment, the end of the line.
 _END = r"[ \t]*(?:#[^\n]*)?(?:\n|\Z)"
 # One statement; its groups: key, literal opener, basic string, integer, boolean, date,
-# header. A multi-line literal string is only opened here (its text may hold lines).
+# header, its sub-array. A multi-line literal string is only opened here (its text may
+# hold lines).
 _LINE = re.compile(
     r"[ \t]*(?:"
     rf"([A-Za-z0-9_-]+)[ \t]*=[ \t]*(?:(''')|(?:{_VALUE}){_END})"
-    rf"|(\[\[messages\]\]){_END}"
+    rf"|\[\[(messages|alternatives)(?:\.([A-Za-z0-9_-]+))?\]\]{_END}"
     rf"|{_END})"
 )
 _AFTER_LITERAL = re.compile(_END)
@@ -79,11 +81,11 @@ def _document(src: str) -> dict[str, Any]:
     while pos < end:
         if (line := match(src, pos)) is None:
             raise _NotSubset
-        key, literal, string, number, flag, when, header = line.groups()
+        key, literal, string, number, flag, when, header, sub = line.groups()
         pos = line.end()
         if key is None:
             if header:
-                table = tables.next()
+                table = tables.next(header) if sub is None else tables.sub(header, sub)
             continue  # else a blank line or a comment
         if string is not None:
             value: Any = _basic(string) if "\\" in string else string
@@ -102,19 +104,30 @@ def _document(src: str) -> dict[str, Any]:
 
 
 class _Tables:
-    """The array of tables the ``[[messages]]`` headers make, in the document *root*."""
+    """The arrays of tables that ``[[messages]]`` and ``[[alternatives]]`` headers make, in
+    the document *root*."""
 
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
-        self.tables: list[dict[str, Any]] | None = None
+        self.arrays: dict[str, list[dict[str, Any]]] = {}
 
-    def next(self) -> dict[str, Any]:
-        if self.tables is None:
-            if "messages" in self.root:  # a key named messages before the first header
+    def next(self, name: str) -> dict[str, Any]:
+        if (tables := self.arrays.get(name)) is None:
+            if name in self.root:  # a key of that name before the first header
                 raise _NotSubset
-            self.tables = self.root["messages"] = []
+            tables = self.arrays[name] = self.root[name] = []
         table: dict[str, Any] = {}
-        self.tables.append(table)
+        tables.append(table)
+        return table
+
+    def sub(self, name: str, key: str) -> dict[str, Any]:
+        """``[[NAME.KEY]]``: the next table of the array KEY in NAME's last table."""
+        if not (tables := self.arrays.get(name)):
+            raise _NotSubset  # tomllib would make NAME a table, not an array of them
+        if not isinstance(array := tables[-1].setdefault(key, []), list):
+            raise _NotSubset  # a value of that name: "Cannot overwrite a value"
+        table: dict[str, Any] = {}
+        array.append(table)
         return table
 
 

@@ -9,7 +9,7 @@ it. Nothing here touches the disk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .files import Signature
@@ -23,7 +23,10 @@ Fingerprint = tuple[Any, ...]
 def fingerprint(m: Message) -> Fingerprint:
     # References, not copies: a 1 MB reply costs a pointer here, and comparing a string
     # with itself is an identity check.
-    return (m.role, m.content, m.created, m.provider, m.model, m.status, m.error, dict(m.extra))
+    return (
+        m.role, m.content, m.created, m.provider, m.model, m.status, m.error, dict(m.extra),
+        m.parent, tuple(m.attachments),
+    )  # fmt: skip
 
 
 def _header(session: Session) -> tuple[Any, ...]:
@@ -40,11 +43,13 @@ class SyncState:
     header: tuple[Any, ...]
     messages: dict[str, Fingerprint]
     fresh: bool = False  # made by new(): its id must not already be taken on disk
+    alternatives: dict[str, Fingerprint] = field(default_factory=dict)
 
     @classmethod
     def of(cls, session: Session, signature: Signature | None) -> SyncState:
         fingerprints = {m.id: fingerprint(m) for m in session.messages}
-        return cls(signature, _header(session), fingerprints)
+        alternatives = {m.id: fingerprint(m) for m in session.alternatives}
+        return cls(signature, _header(session), fingerprints, alternatives=alternatives)
 
     @classmethod
     def unknown(cls, *, fresh: bool = False) -> SyncState:
@@ -64,6 +69,12 @@ def merge(session: Session, disk: Session, base: SyncState, targets: set[str]) -
     session.updated = max(utc(session.updated), disk.updated)
     merged = merge_messages(session.messages, disk.messages, base.messages, targets)
     session.messages[:] = merged  # in place: callers may hold the list
+    # Off the path, the same rules; a message moved off it (regenerated) is new there.
+    on_path = {m.id for m in merged}
+    alternatives = merge_messages(
+        session.alternatives, disk.alternatives, base.alternatives, targets
+    )
+    session.alternatives[:] = [m for m in alternatives if m.id not in on_path]
 
 
 def merge_messages(

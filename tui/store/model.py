@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +43,25 @@ def new_session_id() -> str:
 
 
 def new_message_id() -> str:
-    return f"m-{secrets.token_hex(6)}"
+    """Unique, and growing with time: alternatives made within one second (times are whole
+    seconds) still sort in the order they were made."""
+    return f"m-{time.time_ns():016x}{secrets.token_hex(2)}"
+
+
+@dataclass(frozen=True)  # frozen: a merge's fingerprint holds these objects, not copies
+class Attachment:
+    """A file sent with a prompt (``[[messages.attachments]]``): where it came from and what
+    it was (path, name, size in bytes, sha256 of its bytes). Its text was sent as a fenced
+    block at the end of the message's ``content``; ``chars`` is that block's length there,
+    the blank line before it included, so the prompt as typed is what lies before them all
+    (``split_content``). The path of piped text is ``-``."""
+
+    name: str
+    path: str = ""
+    size: int = 0
+    sha256: str = ""
+    chars: int = 0
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -56,6 +75,15 @@ class Message:
     status: str = ""  # "" for user/system messages
     error: str = ""
     extra: dict = field(default_factory=dict)
+    # The message this one follows. Only an alternative (off the path on screen) keeps one;
+    # on the path, the message before it is its parent.
+    parent: str = ""
+    attachments: list[Attachment] = field(default_factory=list)  # in the order sent
+
+    @property
+    def typed(self) -> str:
+        """The prompt as typed: ``content`` without the attachments' blocks at its end."""
+        return split_content(self)[0] if self.attachments else self.content
 
 
 @dataclass
@@ -67,7 +95,10 @@ class Session:
     provider: str
     model: str
     system_prompt: str = ""
-    messages: list[Message] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)  # the path on screen, in order
+    # Messages off that path: replies regenerated, prompts edited and resent, with what
+    # followed them; each names its parent (see tui/edits.py).
+    alternatives: list[Message] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
     # What this object last read from or wrote to disk: lets a write skip re-reading the
     # file when nobody else touched it, and merge when somebody did.
@@ -97,9 +128,36 @@ class SessionSummary:
     path: Path
 
 
+def split_content(m: Message) -> tuple[str, list[str]]:
+    """(the prompt as typed, each attachment's block as sent) of *m*: the blocks are the
+    last ``chars`` characters of ``content``, one after another, each after a blank line
+    (none before the first when nothing was typed) and opening with its name in backticks.
+    When the records do not fit the text (a hand edit), all of it is the prompt."""
+    content, attachments = m.content, m.attachments
+    total = sum(a.chars for a in attachments)
+    if not attachments or not 0 < total <= len(content) or any(a.chars <= 0 for a in attachments):
+        return content, []
+    start = len(content) - total
+    blocks = []
+    for a in attachments:
+        part = content[start : start + a.chars]
+        block = part[2:] if part.startswith("\n\n") else part
+        if not block.startswith("`") or (block is part and start):
+            return content, []
+        blocks.append(block)
+        start += a.chars
+    return content[: len(content) - total], blocks
+
+
 def title_from(messages: Iterable[Message]) -> str:
-    """The first line of the first prompt, folded to one line and cut to TITLE_LIMIT."""
-    first = next((m.content for m in messages if m.role == "user" and m.content.strip()), "")
-    line = next((part for part in first.splitlines() if part.strip()), "")
+    """The first line of the first prompt (else the names of what it attached), folded to
+    one line and cut to TITLE_LIMIT."""
+    first = next(
+        (m for m in messages if m.role == "user" and (m.typed.strip() or m.attachments)), None
+    )
+    text = ""
+    if first is not None:
+        text = first.typed if first.typed.strip() else ", ".join(a.name for a in first.attachments)
+    line = next((part for part in text.splitlines() if part.strip()), "")
     line = " ".join(clean(line).split())
     return line if len(line) <= TITLE_LIMIT else line[: TITLE_LIMIT - 1].rstrip() + "…"

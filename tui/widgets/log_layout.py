@@ -24,6 +24,7 @@ from rich.text import Text
 from textual.cache import LRUCache
 from textual.strip import Strip
 
+from ..attachments import chip
 from ..sanitize import clean
 
 if TYPE_CHECKING:
@@ -78,6 +79,11 @@ class Entry:
     plain_for_now: bool = False  # plain only while streaming: Markdown comes back at the end
     stream: StreamRenderer | None = None  # set while the reply streams
     pending: list[str] = field(default_factory=list)  # chunks not yet rendered
+    # (which, of how many) when the message has alternatives (tui/edits.py): "‹ 2/3 ›"
+    choice: tuple[int, int] | None = None
+    # One line per file sent with a prompt ("▣ notes.py · 2.1 KB"), drawn after its text,
+    # which is then the prompt as typed (the files' text is sent, not shown).
+    chips: tuple[str, ...] = ()
 
     @classmethod
     def from_message(cls, message: object) -> Entry:
@@ -87,7 +93,11 @@ class Entry:
             for name in ("role", "content", "provider", "model", "status", "error")
         }
         created = getattr(message, "created", None)
-        return cls(**fields, created=created if isinstance(created, datetime) else None)
+        entry = cls(**fields, created=created if isinstance(created, datetime) else None)
+        if files := getattr(message, "attachments", None):
+            entry.content = str(getattr(message, "typed", entry.content))
+            entry.chips = tuple(chip(a.name, a.size) for a in files)
+        return entry
 
 
 def estimate(entry: Entry, width: int) -> int:
@@ -101,7 +111,7 @@ def estimate(entry: Entry, width: int) -> int:
     body = (text.count("\n") + 1 + len(text) // width) if text else 0
     if entry.error:
         body += 1 + len(entry.error) // width
-    return FRAME_ROWS + body
+    return FRAME_ROWS + body + len(entry.chips)
 
 
 class Offsets:
@@ -233,6 +243,8 @@ def header_text(entry: Entry, width: int, look: Mapping[str, Style], focused: bo
     if focused:
         header.stylize(look["focused"])
     stamp = entry.created.astimezone().strftime("%H:%M") if entry.created else ""
+    if entry.choice is not None:  # by the time, where a long model name cannot cut it off
+        stamp = f"‹ {entry.choice[0]}/{entry.choice[1]} ›" + (f"  {stamp}" if stamp else "")
     room = width - (len(stamp) + 1 if stamp else 0)
     header.truncate(max(1, room), overflow="ellipsis")
     if stamp:

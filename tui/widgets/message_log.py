@@ -17,7 +17,8 @@ used up. They go when the reply ends.
 
 Colours come from the theme through component classes (``PARTS``, styled in
 ``chatterm.tcss``); when they change (another theme, the stylesheet) the rendered lines are
-dropped and drawn again.
+dropped and drawn again. The search (``/``, over ``log_search``) paints its highlights over
+the cached lines as they are drawn, and only on the lines of messages that have a match.
 
 Text reaching this widget has been cleaned by ``tui.sanitize``; it is cleaned again when
 rendered (cheap) and is only ever put into Rich ``Text``/``Markdown`` objects, never parsed
@@ -26,7 +27,7 @@ as Rich markup, so "[bold]" or "[@click=app.quit]" in a reply is shown, not obey
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from time import perf_counter
 from types import ModuleType
@@ -49,6 +50,7 @@ from .bindings import bindings
 from .log_layout import (
     FRAME_ROWS,
     GUTTER,
+    HEADER_ROWS,
     Entry,
     LineCache,
     Offsets,
@@ -60,6 +62,8 @@ from .log_layout import (
     repaint_span,
     scroll_step,
 )
+from .log_search import Match, Matches, Query, SearchStatus, highlight
+from .scrollbar_pace import Pace
 
 __all__ = ["GUTTER", "MessageLog"]
 
@@ -91,8 +95,14 @@ BODY_PARTS = (
     "quote",
     "list",
     "table",
+    "attachment",  # the chip of a file sent with a prompt
 )
-PARTS = HEADER_PARTS + BODY_PARTS
+# The search's marks (see log_search), drawn over the cached lines on every frame.
+SEARCH_PARTS = (
+    "search-match",  # every match of the search
+    "search-current",  # the one n / N went to
+)
+PARTS = HEADER_PARTS + BODY_PARTS + SEARCH_PARTS
 
 
 def _markdown() -> ModuleType:
@@ -152,6 +162,15 @@ class MessageLog(ScrollView, can_focus=True):
             self.text = text
             self.kind = kind
 
+    class Edit(Message):
+        """The user asked to change message *index*: ``what`` is "edit", "delete", or
+        "older" / "newer" (another of its alternatives). The screen asks the core."""
+
+        def __init__(self, index: int, what: str) -> None:
+            super().__init__()
+            self.index = index
+            self.what = what
+
     def __init__(
         self, *, name: str | None = None, id: str | None = None, classes: str | None = None
     ) -> None:
@@ -169,6 +188,12 @@ class MessageLog(ScrollView, can_focus=True):
         self._floor = 0
         self._styles: dict[str, Style] | None = None  # the parts, as last read
         self._body_console: Console | None = None  # renders bodies in those styles; None: make it
+        self._scrollbar = Pace(self)  # redraws the scrollbar as a reply grows: see scrollbar_pace
+        # The search (/): its matches, the entries it looked in (when they change, it looks
+        # again) and the message it starts from (the marked one, else the top one in view).
+        self._search: Matches | None = None
+        self._searched: list[tuple[Entry, int, int]] = []  # with its text's and error's sizes
+        self._search_origin: int | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -203,6 +228,7 @@ class MessageLog(ScrollView, can_focus=True):
         self._streaming = None
         self._focused = None
         self._floor = 0
+        self._drop_search()
         self._update_virtual_size()
         self.following = True
         self.scroll_to(y=0, animate=False)
@@ -218,13 +244,16 @@ class MessageLog(ScrollView, can_focus=True):
         status: str = "",
         error: str = "",
         created: datetime | None = None,
+        chips: Sequence[str] = (),
     ) -> int:
         """Add a finished message. A user message brings the view back to the bottom:
-        the reader has just sent it and will want to see the reply."""
+        the reader has just sent it and will want to see the reply. *chips*: one line per
+        file it attached, drawn after *content* (the prompt as typed)."""
         if role == "user":
             self.following = True
             self._focused = None  # a mark from before the new exchange would copy an old one
         entry = Entry(role, content, provider, model, status, error, created)
+        entry.chips = tuple(chips)
         return self._add(entry)
 
     def load(self, messages: Iterable[object]) -> None:
@@ -308,6 +337,34 @@ class MessageLog(ScrollView, can_focus=True):
         self._layout()
         self.refresh_lines(self._offsets[index], 1)
 
+    def replace_from(self, index: int, messages: Iterable[object]) -> None:
+        """Messages *index* on are *messages* now (stored messages: an edit or another
+        alternative changed the path). The mark stays on *index* where it still exists."""
+        if self._streaming is not None and self._streaming >= index:
+            self._stop_timer()
+            self._streaming = None
+        self._floor = 0
+        for entry in self._entries[index:]:
+            self._drop_body(entry)
+        del self._entries[index:]
+        width = self._body_width_or_fallback()
+        for message in messages:
+            entry = Entry.from_message(message)
+            entry.height = estimate(entry, width)
+            self._entries.append(entry)
+        if self._focused is not None and self._focused >= len(self._entries):
+            self._focused = len(self._entries) - 1 if self._entries else None
+        self._offsets.invalidate(index)
+        self._layout()
+        self._settle()
+        self.refresh()
+
+    def set_choices(self, choices: Mapping[int, tuple[int, int]]) -> None:
+        """Which alternative each message shows (``‹ 2/3 ›``); messages not named have none."""
+        for index, entry in enumerate(self._entries):
+            entry.choice = choices.get(index)
+        self.refresh()
+
     def remove_last(self) -> None:
         """Drop the last message (regenerate)."""
         if not self._entries:
@@ -337,6 +394,155 @@ class MessageLog(ScrollView, can_focus=True):
         if len(text) > PLAIN_LIMIT:  # shown as plain text anyway; a parse would take seconds
             return _markdown().scan_code_blocks(text)
         return _markdown().code_blocks(text)
+
+    # ------------------------------------------------------------------ search
+
+    class SearchRequested(Message):
+        """The user asked to search this conversation (``/``): the screen opens its bar."""
+
+    class SearchChanged(Message):
+        """The search changed or moved; ``status`` is None once there is none."""
+
+        def __init__(self, status: SearchStatus | None) -> None:
+            super().__init__()
+            self.status = status
+
+    @property
+    def search_status(self) -> SearchStatus | None:
+        """The query, the current match's number and the count; None when not searching."""
+        return self._search.status() if self._search is not None else None
+
+    def search(self, query: Query, start: int | None = None) -> SearchStatus:
+        """Look for *query* (see ``log_search``) and go to its first match in message *start*
+        or below (by default the message the search was opened from), marking that message.
+        The matches stay highlighted until ``clear_search``."""
+        if start is None:
+            start = self._search_origin if self._search_origin is not None else self._top()
+        self._search_origin = start
+        self._search = Matches(query, [self._search_text(entry) for entry in self._entries])
+        self._searched = self._search_snapshot()
+        search = self._search
+        return self._go_to(lambda: search.first(start, self._drawn_lines))
+
+    def clear_search(self) -> None:
+        """Forget the search and its highlights (Esc)."""
+        if not self._drop_search():
+            self.post_message(self.SearchChanged(None))  # the bar may be open, still empty
+
+    def action_search(self) -> None:
+        self._search_origin = self._focused if self._focused is not None else self._top()
+        self.post_message(self.SearchRequested())
+
+    def action_next_match(self) -> None:
+        self._step(forward=True)
+
+    def action_previous_match(self) -> None:
+        self._step(forward=False)
+
+    def _step(self, forward: bool) -> None:
+        self._sync_search()  # first: a changed conversation is searched again
+        search = self._search
+        if search is None or not search.query.text or not self._entries:
+            self.app.bell()
+            return
+        start = self._focused if self._focused is not None else self._top()
+        self._go_to(lambda: search.step(forward, self._drawn_lines, start))
+
+    def _drop_search(self) -> bool:
+        """Forget the search; True (and SearchChanged said so) if there was one."""
+        had, self._search = self._search is not None, None
+        self._searched = []
+        self._search_origin = None
+        if had:
+            self.post_message(self.SearchChanged(None))
+            self.refresh()
+        return had
+
+    @staticmethod
+    def _search_text(entry: Entry) -> str:
+        """What a message's count is first taken from: its text as written (see log_search)."""
+        chips = "".join(f"\n{chip}" for chip in entry.chips)
+        return entry.content + chips + (f"\n✗ error: {entry.error}" if entry.error else "")
+
+    def _search_snapshot(self) -> list[tuple[Entry, int, int]]:
+        return [(entry, len(entry.content), len(entry.error)) for entry in self._entries]
+
+    def _sync_search(self) -> None:
+        """Count again the messages that changed since the search (a reply streamed on, a
+        message was added); if any went or was replaced, search again from the start."""
+        search = self._search
+        if search is None:
+            return
+        now = self._search_snapshot()
+        if now == self._searched:
+            return
+        old = self._searched
+        if len(now) < len(old) or any(a[0] is not b[0] for a, b in zip(now, old, strict=False)):
+            self._search = Matches(search.query, [self._search_text(e) for e in self._entries])
+        else:
+            for index, seen in enumerate(now):
+                if index >= len(old) or seen != old[index]:
+                    search.set_text(index, self._search_text(seen[0]))
+        self._searched = now
+        self.post_message(self.SearchChanged(self._search.status()))
+
+    def _top(self) -> int:
+        """The message at the top of the view."""
+        self._layout()
+        return self._index_at(round(self.scroll_y)) if self._entries else 0
+
+    def _drawn_lines(self, index: int) -> list[str]:
+        """The body lines of message *index* as drawn, as text (rendered if not held)."""
+        entry = self._entries[index]
+        if self._width <= 0:  # not sized yet: its text as written
+            return self._search_text(entry).split("\n")
+        self._measure(index)
+        return [self._body_line(index, row).text for row in range(entry.height - FRAME_ROWS)]
+
+    def _go_to(self, find: Callable[[], Match | None]) -> SearchStatus:
+        """Run *find* (it may render messages, which corrects their heights), then show the
+        match it gives; with none, hold the view where it was."""
+        self._layout()
+        top = round(self.scroll_y)
+        anchor = self._index_at(top) if self._entries else 0
+        row = top - self._offsets[anchor]
+        match = find()
+        self._layout()
+        if match is not None:
+            self._reveal(match)
+        elif self.following:
+            self._settle()
+        elif self._entries and self._offsets[anchor] + row != top:
+            self.scroll_to(y=self._offsets[anchor] + row, animate=False)
+        self.refresh()
+        status = self._search.status() if self._search is not None else SearchStatus("", None, 0)
+        self.post_message(self.SearchChanged(status))
+        return status
+
+    def _reveal(self, match: Match) -> None:
+        """Mark the match's message and scroll the match into view: with its message's
+        header when both fit, else a third of the way down."""
+        self._focused = match.message
+        header = self._offsets[match.message]
+        y = header + HEADER_ROWS + match.line
+        top, view = round(self.scroll_y), self._viewport_height()
+        if not top <= y < top + view:
+            self.scroll_to(y=header if y - header < view else y - view // 3, animate=False)
+
+    def _marked(self, index: int, row: int, line: Strip) -> Strip:
+        """Body line *row* of message *index* with the search's matches on it highlighted:
+        drawn over the cached line, so the cache holds lines without them."""
+        search = self._search
+        if search is None or not search.count_in(index):
+            return line
+        searched = self._searched
+        if index >= len(searched) or searched[index][0] is not self._entries[index]:
+            return line
+        marks = search.marks(index, row, line.text)
+        if not marks:
+            return line
+        match, current = self._look["search-match"], self._look["search-current"]
+        return highlight(line, [(a, b, current if now else match) for a, b, now in marks])
 
     # ------------------------------------------------------------------ the look
 
@@ -400,7 +606,8 @@ class MessageLog(ScrollView, can_focus=True):
         console, options = self._render_context()
         if entry.plain or len(entry.content) > PLAIN_LIMIT:
             entry.plain = True
-            errors = self._error_lines(entry, console, options)
+            errors = self._chip_lines(entry, console, options)
+            errors += self._error_lines(entry, console, options)
             return PlainBody(clean(entry.content), self._width, errors)
         if entry.stream is not None:
             lines = entry.stream.render(console, options, entry.content)
@@ -409,7 +616,20 @@ class MessageLog(ScrollView, can_focus=True):
         else:
             plain = _markdown().render_plain
             lines = plain(console, options, clean(entry.content)) if entry.content else []
-        return lines + self._error_lines(entry, console, options)
+        return (
+            lines
+            + self._chip_lines(entry, console, options)
+            + self._error_lines(entry, console, options)
+        )
+
+    def _chip_lines(self, entry: Entry, console: Console, options: ConsoleOptions) -> list[Strip]:
+        """One line per attached file (cut with "…" rather than wrapped)."""
+        style, strips = self._look["attachment"], _markdown().to_strips
+        lines: list[Strip] = []
+        for chip in entry.chips:
+            text = Text(clean(chip), style, end="", no_wrap=True, overflow="ellipsis")
+            lines += strips(console, text, options)
+        return lines
 
     def _error_lines(self, entry: Entry, console: Console, options: ConsoleOptions) -> list[Strip]:
         if not entry.error:
@@ -519,11 +739,14 @@ class MessageLog(ScrollView, can_focus=True):
             content = self._header(entry, focused)
         else:
             content = self._body_line(index, row - 1)
+            if self._search is not None:
+                content = self._marked(index, row - 1, content)
         return Strip.join([gutter(content, focused, self._look), content])
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # The Resize event can arrive after a frame at the new size; never paint stale wraps.
         self._check_width()
+        self._sync_search()
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
@@ -567,7 +790,7 @@ class MessageLog(ScrollView, can_focus=True):
             # reactive would cause on every new line of a streaming reply, and just update
             # the scrollbar and clamp the scroll position as that layout would.
             self.set_reactive(MessageLog.virtual_size, size)
-            self._scroll_update(size)
+            self._scrollbar.update(size)  # redrawn when its thumb moves, twice a second at most
         else:
             self.virtual_size = size
 
@@ -826,6 +1049,11 @@ class MessageLog(ScrollView, can_focus=True):
         top = round(self.scroll_y)
         return self._offsets.starting_between(top, top + self._viewport_height())
 
+    def focus_message(self, index: int) -> None:
+        """Mark message *index* and scroll it into view."""
+        if 0 <= index < len(self._entries):
+            self._focus_message(index)
+
     def _focus_message(self, index: int) -> None:
         self._focused = index
         self._layout()
@@ -860,6 +1088,22 @@ class MessageLog(ScrollView, can_focus=True):
         if not self._entries:
             return None
         return self._focused if self._focused is not None else len(self._entries) - 1
+
+    def _edit(self, what: str) -> None:
+        if (index := self._target()) is not None:
+            self.post_message(self.Edit(index, what))
+
+    def action_edit_message(self) -> None:
+        self._edit("edit")
+
+    def action_delete_message(self) -> None:
+        self._edit("delete")
+
+    def action_older_alternative(self) -> None:
+        self._edit("older")
+
+    def action_newer_alternative(self) -> None:
+        self._edit("newer")
 
     def action_copy_message(self) -> None:
         index = self._target()

@@ -8,7 +8,9 @@ as a Session; the next save writes it with ``SCHEMA``. A file with a higher sche
 To change the format: bump ``SCHEMA``, write the step in a module of its own here (e.g.
 ``v2.py`` holding ``def upgrade(doc: dict) -> dict`` from schema 1 to 2), and add
 ``(1, 2, v2.upgrade)`` to ``STEPS``. A step takes the whole document and returns it in the
-next schema; it may change it in place. Schema 1 is the first, so there is no step yet.
+next schema; it may change it in place.
+
+- 1 → 2 (``v2``): alternatives, off the path on screen, each naming its parent.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import v2
+
 Document = dict[str, Any]
 Step = tuple[int, int, Callable[[Document], Document]]  # (from schema, to schema, upgrade)
 
-SCHEMA = 1  # what this chatterm writes: where the last step leads
-STEPS: tuple[Step, ...] = ()
+SCHEMA = 2  # what this chatterm writes: where the last step leads
+STEPS: tuple[Step, ...] = ((1, 2, v2.upgrade),)
 
 
 def upgrade(

@@ -133,11 +133,14 @@ def demo_environment(folder: Path) -> Iterator[None]:
     changes = _environment(folder)
     saved = {name: os.environ.get(name) for name in changes}
     budget = message_log.RENDER_BUDGET
+    here = os.getcwd()
     try:
         _apply(changes)
         message_log.RENDER_BUDGET = 3600.0
+        os.chdir("/")  # the attach box names the folder paths start from: the same everywhere
         yield
     finally:
+        os.chdir(here)
         message_log.RENDER_BUDGET = budget
         _apply(saved)
 

@@ -292,7 +292,7 @@ async def test_a_bug_in_a_provider_shows_as_an_error_and_the_app_stays_up(
 ) -> None:
     from tui.providers.echo import EchoProvider
 
-    async def broken(self, model, messages):  # a provider with a parsing bug
+    async def broken(self, model, messages, params=None):  # a provider with a parsing bug
         yield "first words "
         raise KeyError("choices")
 

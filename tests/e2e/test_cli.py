@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,22 +10,7 @@ import time
 import tomllib
 from pathlib import Path
 
-import pytest
-
 CHATTERM = str(Path(sys.executable).with_name("chatterm"))
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> dict[str, str]:
-    """An environment with its own config and data folders, and no keys."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.pop("OLLAMA_HOST", None)
-    env["CHATTERM_CONFIG"] = str(tmp_path / "config.toml")
-    env["CHATTERM_DATA_DIR"] = str(tmp_path / "data")
-    (tmp_path / "config.toml").write_text(
-        'default_provider = "echo"\n[providers.echo]\ndelay = 0\n', "utf-8"
-    )
-    return env
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 import tomllib
@@ -13,18 +12,6 @@ from pathlib import Path
 import pytest
 
 CHATTERM = str(Path(sys.executable).with_name("chatterm"))
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.pop("OLLAMA_HOST", None)
-    env["CHATTERM_CONFIG"] = str(tmp_path / "config.toml")
-    env["CHATTERM_DATA_DIR"] = str(tmp_path / "data")
-    (tmp_path / "config.toml").write_text(
-        'default_provider = "echo"\n[providers.echo]\ndelay = 0\n', "utf-8"
-    )
-    return env
 
 
 def run(

@@ -87,7 +87,7 @@ def test_ask_reports_a_bug_in_a_provider_in_one_line_and_keeps_the_partial_reply
     as a traceback; now it says it in one line, as the app does."""
     from tui.providers.echo import EchoProvider
 
-    async def broken(self, model, messages):  # a provider with a parsing bug
+    async def broken(self, model, messages, params=None):  # a provider with a parsing bug
         yield "first words "
         raise KeyError("choices")
 

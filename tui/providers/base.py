@@ -294,9 +294,7 @@ class Provider:
         text = 0  # characters of reply text: what "what arrived is kept" is about
         watch = _Watch(self.settings.timeout)
         merged = self.call_params(params)
-        # Passed only when there are any, so that a ``_stream(model, messages)`` (a test's
-        # stand-in, a kind written before) still works where none are set.
-        chunks = self._stream(model, messages, **({"params": merged} if merged else {}))
+        chunks = self._stream(model, messages, params=merged)
         try:
             while (chunk := await watch.next(chunks)) is not None:
                 size = len(chunk) if isinstance(chunk, str) else _reasoning_size(chunk)

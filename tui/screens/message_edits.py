@@ -9,6 +9,7 @@ sent. Esc, while editing, puts back what the prompt held before.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -109,11 +110,11 @@ class MessageEdits:
             return
         self.log_view.focus_message(index)
 
-    def _apply(self: ConversationScreen, edit: object) -> bool:
+    def _apply(self: ConversationScreen, edit: Callable[[], int | None]) -> bool:
         """Run *edit* (returns the index the path changed from, or None), then redraw the
         log from there. False when nothing changed."""
         try:
-            changed = edit()  # type: ignore[operator]
+            changed = edit()
         except edits.EditError as err:
             self.notify(str(err), severity="warning", markup=False)
             return False

@@ -57,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
         "cursor blink (default: on over SSH, or low_bandwidth in config.toml)",
     )
     _session_options(parser)
+    parser.add_argument(
+        "-a",
+        "--attach",
+        dest="app_attach",  # not ask's dest: argparse would let ask's [] replace it
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="attach a text file to the first prompt (repeatable)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ask = commands.add_parser(
@@ -136,7 +145,12 @@ def merge_session_options(parser: argparse.ArgumentParser, args: argparse.Namesp
             delattr(args, _SUB + dest)
     if args.cont and args.session:
         parser.error("-c (the latest conversation) and -s ID cannot be combined")
+    if args.app_attach and args.command == "ask":  # `chatterm -a f ask ...`: ask's too
+        args.attach = [*args.app_attach, *args.attach]
+        args.app_attach = []
     if args.command not in _TAKES_SESSION_OPTIONS:
+        if args.app_attach:
+            parser.error(f"-a applies to `ask` and the app, not to `{args.command}`")
         given = [flag for dest, flag in SESSION_OPTIONS if getattr(args, dest)]
         if given:
             parser.error(

@@ -323,7 +323,7 @@ def run_app(args: argparse.Namespace, config: Config) -> int:
         print(f"chatterm: {err}", file=sys.stderr)
         return 2
     try:  # after the usage errors: those need no terminal to be told
-        piped = piped_attachments(config)
+        piped = files_attached(args, config) + piped_attachments(config)
     except AttachmentError as err:
         print(f"chatterm: {err}", file=sys.stderr)
         return 2
@@ -348,6 +348,19 @@ def run_app(args: argparse.Namespace, config: Config) -> int:
     # "off": no mouse mode is sent at all, so the terminal's own selection works.
     app.run(mouse=app.link_settings().mouse != "off")
     return app.return_code or 0  # 1 after a crash, so a script or a test can tell
+
+
+def files_attached(args: argparse.Namespace, config: Config) -> list[Loaded]:
+    """``chatterm -a FILE``: the files for the first prompt; AttachmentError names the first
+    that cannot be attached, before the app takes the terminal."""
+    from . import attachments
+
+    paths = getattr(args, "app_attach", None) or []
+    limit = attachments.limit_bytes(config.attachment_limit)
+    try:
+        return attachments.read_files(paths, limit=limit, secrets=config.secrets())
+    except AttachmentError as err:
+        raise AttachmentError(f"cannot attach: {err}") from None
 
 
 def piped_attachments(config: Config, fd: int = 0) -> list[Loaded]:

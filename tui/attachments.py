@@ -145,6 +145,13 @@ def read_file(
     return from_bytes(raw, name=path.name, path=os.path.abspath(path), secrets=secrets, shown=shown)
 
 
+def read_files(paths: Iterable[str], *, limit: int, secrets: Iterable[str] = ()) -> list[Loaded]:
+    """Every path of ``-a FILE`` (the app's and ``ask``'s), read and checked as the attach
+    box checks one; AttachmentError for the first that cannot be attached."""
+    kept = tuple(secrets)  # read once per file: a generator would be spent by the first
+    return [read_file(path, limit=limit, secrets=kept) for path in paths]
+
+
 def read_stream(fd: int, limit: int) -> bytes:
     """Up to *limit* + 1 bytes from the descriptor *fd*, to its end or past the limit."""
     parts: list[bytes] = []

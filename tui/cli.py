@@ -94,14 +94,10 @@ def _attachments(args: argparse.Namespace, config: Config) -> list:  # -> [attac
     from . import attachments
 
     limit = attachments.limit_bytes(config.attachment_limit)
-    secrets = config.secrets()
-    found = []
-    for path in args.attach:
-        try:
-            found.append(attachments.read_file(path, limit=limit, secrets=secrets))
-        except attachments.AttachmentError as err:
-            raise ValueError(f"cannot attach: {err}") from None
-    return found
+    try:
+        return attachments.read_files(args.attach, limit=limit, secrets=config.secrets())
+    except attachments.AttachmentError as err:
+        raise ValueError(f"cannot attach: {err}") from None
 
 
 def _stdin_is_data() -> bool:

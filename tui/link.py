@@ -8,10 +8,9 @@ beat ``low_bandwidth`` in config.toml, which beats the environment. ``cursor_bli
 set, beats the mode; unset, the cursor blinks unless the mode is on. ``mouse`` chooses what
 the terminal reports: "clicks" (clicks, drags and the wheel: the default), "on" (every
 movement too, for hover effects) or "off" (nothing: the terminal's own selection works).
-``redraw`` = "changes" sends only the cells that changed (tui/screen_diff.py); "full" sends
-what Textual draws, whole; "auto" (the default) is "changes" in low-bandwidth mode, where
-bytes cost, and "full" elsewhere: the diff relies on the terminal showing exactly what was
-sent, and a test terminal once disagreed with it after a notice was drawn over the log.
+``redraw`` = "changes" (the default) sends only the cells that changed (tui/screen_diff.py),
+locally too: a terminal drawing a local app's frames pays for every byte as well; "full"
+sends what Textual draws, whole, for a terminal that does not keep what it was sent.
 """
 
 from __future__ import annotations
@@ -20,9 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 MOUSE_MODES = ("clicks", "on", "off")
-REDRAW_MODES = ("auto", "changes", "full")
+REDRAW_MODES = ("changes", "full")
 DEFAULT_MOUSE = "clicks"
-DEFAULT_REDRAW = "auto"
+DEFAULT_REDRAW = "changes"
 
 STREAM_FPS = 10  # frames a second while a reply streams (tui/widgets/message_log.py)
 LOW_STREAM_FPS = 4
@@ -73,14 +72,12 @@ def decide(
         why=why,
         cursor_blink=(not low) if cursor_blink is None else cursor_blink,
         mouse=mouse if mouse in MOUSE_MODES else DEFAULT_MOUSE,
-        redraw=_redraw(redraw, low),
+        redraw=_redraw(redraw),
         stream_fps=LOW_STREAM_FPS if low else STREAM_FPS,
         status_interval=LOW_STATUS_INTERVAL if low else STATUS_INTERVAL,
         animations=not low,
     )
 
 
-def _redraw(chosen: str | None, low: bool) -> str:
-    if chosen in ("changes", "full"):
-        return chosen
-    return "changes" if low else "full"
+def _redraw(chosen: str | None) -> str:
+    return chosen if chosen in REDRAW_MODES else DEFAULT_REDRAW

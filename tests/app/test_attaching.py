@@ -15,7 +15,7 @@ from tui.app import ChattermApp
 from tui.screens.attach import AttachScreen
 from tui.store import SessionStore
 
-SIZE = (100, 30)
+SIZE = (100, 40)  # tall enough for the prompt, its chip and the whole echo reply
 NOTES = b"def f():\n    return 1\n"  # 22 bytes
 
 
@@ -275,3 +275,32 @@ async def test_the_palette_attaches_and_removes(tmp_path: Path, folder: Path) ->
         await wait_until(pilot, lambda: "Remove the attachments" in screen_text(app))
         await pilot.press("enter")
         await wait_until(pilot, lambda: screen.chips.items == ())
+
+
+async def test_more_chips_than_fit_show_a_count_and_every_one_can_be_reached(
+    tmp_path: Path, folder: Path
+) -> None:
+    from tui.attachments import read_files
+
+    names = [f"file{n}.txt" for n in range(9)]
+    for name in names:
+        (folder / name).write_text(name)
+    app = ChattermApp(
+        host_config(tmp_path, default_provider="echo"),
+        SessionStore(tmp_path / "sessions"),
+        state_path=tmp_path / "state.json",
+        attachments=read_files(names, limit=10_000),  # as `chatterm -a f0 -a f1 ...` does
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.conversation
+        assert screen is not None
+        await wait_until(pilot, lambda: "… 4 more, ↑/↓ to see them" in screen_text(app))
+        assert "▣ file8.txt" in screen_text(app) and "▣ file0.txt" not in screen_text(app)
+        await pilot.press("tab")
+        await wait_until(pilot, lambda: screen.chips.has_focus)
+        await pilot.press(*["up"] * 8)  # to the first: the window follows the chosen chip
+        await wait_until(pilot, lambda: "▣ file0.txt" in screen_text(app))
+        assert "▣ file8.txt" not in screen_text(app)
+        await pilot.press("delete")
+        await wait_until(pilot, lambda: "… 3 more" in screen_text(app))
+        assert [i.name for i in screen.chips.items] == names[1:]

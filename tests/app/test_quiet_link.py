@@ -129,11 +129,11 @@ async def test_f5_saves_the_mouse_mode(tmp_path: Path) -> None:
         screen = await open_settings(pilot)
         assert screen.query_one("#settings-mouse", Select).value == "clicks"
         screen.query_one("#settings-mouse", Select).value = "off"
-        screen.query_one("#settings-redraw", Select).value = "changes"
+        screen.query_one("#settings-redraw", Select).value = "full"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.services.config.mouse == "off")
         written = tomllib.loads(app.services.config.path.read_text("utf-8"))
-        assert (written["mouse"], written["redraw"]) == ("off", "changes")
+        assert (written["mouse"], written["redraw"]) == ("off", "full")
         assert app.services.link.mouse == "off"
 
 

@@ -88,3 +88,36 @@ def test_a_usage_error_is_told_before_stdin_is_looked_at(tmp_path: Path) -> None
     result = run(env_for(tmp_path), DIFF.encode(), start_new_session=True, args=["-s", "nosuch"])
     assert result.returncode == 2
     assert b"nosuch" in result.stderr and b"terminal" not in result.stderr
+
+
+def test_a_file_given_with_dash_a_opens_the_app_with_it_attached(tmp_path: Path) -> None:
+    env = env_for(tmp_path)
+    (tmp_path / "diff.txt").write_text(DIFF)
+    with PtyApp([CHATTERM, "-a", str(tmp_path / "diff.txt")], env) as p:
+        p.wait_on_screen("▣ diff.txt · 39 B")
+        p.wait_on_screen("echo · echo")
+        p.send("review this")
+        p.wait_on_screen("review this")
+        p.send("\r")
+        p.wait_on_screen("words:")
+        p.send(KEY_QUIT)
+        assert p.wait(15) == 0
+    [path] = (tmp_path / "data" / "sessions").glob("*.toml")
+    [sent, _reply] = tomllib.loads(path.read_text())["messages"]
+    assert sent["content"] == f"review this\n\n`diff.txt`:\n```text\n{DIFF}```"
+    assert sent["attachments"][0]["path"] == str(tmp_path / "diff.txt")
+
+
+def test_dash_a_with_a_file_it_cannot_take_is_exit_2_before_the_app_opens(
+    tmp_path: Path,
+) -> None:
+    env = env_for(tmp_path)
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01binary")
+    for args in (["-a", str(tmp_path / "missing.txt")], ["-a", str(tmp_path / "blob.bin")]):
+        result = run(env, b"", args=args, start_new_session=True)
+        assert result.returncode == 2
+        [line] = result.stderr.decode().splitlines()
+        assert line.startswith("chatterm: cannot attach: ") and "terminal" not in line
+    result = run(env, b"", args=["-a", str(tmp_path / "blob.bin"), "providers"])
+    assert result.returncode == 2 and b"-a applies to `ask` and the app" in result.stderr
+    assert not (tmp_path / "data" / "sessions").exists()

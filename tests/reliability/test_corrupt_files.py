@@ -152,7 +152,9 @@ def test_broken_config_opens_the_app_with_the_error_and_is_not_rewritten(tmp_pat
     with PtyApp([CHATTERM], env) as p:
         p.wait_written("Config error", "using defaults", "echo · echo")
         p.send("hello\r")  # the defaults work: the offline echo provider answers
-        p.wait_written("You wrote")
+        # On the screen, not in the bytes: only changed cells are sent, so a streamed
+        # "You wrote" may cross as "You" and, a frame later, "wrote".
+        p.wait_on_screen("You wrote")
         p.send("\x11")
         assert p.wait(15) == 0
     asked = run(env, "ask", "hi")  # commands refuse to guess: a usage error naming the file

@@ -210,3 +210,13 @@ async def test_the_app_opened_with_p_uses_the_default_model_too(
             "remote",
             "gpt-4o",
         )
+
+
+def test_dash_a_before_ask_attaches_as_dash_a_after_it(setup: Setup, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("first file\n")
+    (tmp_path / "b.txt").write_text("second file\n")
+    result = setup.run("-a", str(tmp_path / "a.txt"), "ask", "-a", str(tmp_path / "b.txt"), "two")
+    assert result.returncode == 0, result.stderr
+    [body] = chats(setup.remote)
+    sent = body["messages"][-1]["content"]
+    assert sent.index("`a.txt`") < sent.index("`b.txt`") and sent.startswith("two\n\n")

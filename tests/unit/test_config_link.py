@@ -19,7 +19,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_left_out_they_are_automatic_and_the_defaults(tmp_path: Path) -> None:
     config = cfg.load(write(tmp_path, "theme = 'nord'\n"))
     assert config.low_bandwidth is None and config.cursor_blink is None
-    assert (config.mouse, config.redraw) == ("clicks", "auto")
+    assert (config.mouse, config.redraw) == ("clicks", "changes")
 
 
 def test_valid_values_are_read(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_valid_values_are_read(tmp_path: Path) -> None:
         ("cursor_blink = 'auto'\n", "cursor_blink", "true or false"),
         ("mouse = 'clicky'\n", "mouse", '"clicks", "on", "off"'),
         ("mouse = true\n", "mouse", '"clicks", "on", "off"'),
-        ("redraw = 'some'\n", "redraw", '"auto", "changes", "full"'),
+        ("redraw = 'some'\n", "redraw", '"changes", "full"'),
     ],
 )
 def test_a_wrong_value_names_the_file_the_key_and_what_it_takes(
@@ -60,7 +60,7 @@ def test_a_save_round_trips_them_and_drops_the_defaults(tmp_path: Path) -> None:
     cfg.save(config)
     again = cfg.load(path)
     assert (again.low_bandwidth, again.cursor_blink, again.mouse) == (False, True, "on")
-    assert again.redraw == "auto"
+    assert again.redraw == "changes"
     written = tomllib.loads(path.read_text("utf-8"))
     assert written["some_future_key"] == 3  # unknown keys are kept
     assert "redraw" not in written  # a default is not written

@@ -29,7 +29,7 @@ def test_locally_nothing_is_held_back_but_the_mouse_movements() -> None:
     assert not link.low_bandwidth
     assert link.cursor_blink and link.animations
     assert link.stream_fps == STREAM_FPS and link.status_interval == STATUS_INTERVAL
-    assert link.mouse == "clicks" and link.redraw == "full"
+    assert link.mouse == "clicks" and link.redraw == "changes"
 
 
 def test_over_ssh_low_bandwidth_is_on_by_itself() -> None:
@@ -84,8 +84,8 @@ def test_the_command_line_flag_is_for_the_app_only(capsys: pytest.CaptureFixture
     assert "--low-bandwidth applies to the app, not to `sessions`" in capsys.readouterr().err
 
 
-def test_auto_redraw_sends_only_changes_in_low_bandwidth_mode() -> None:
-    assert decide({}).redraw == "full"
+def test_only_changed_cells_are_sent_locally_and_over_ssh_unless_full_is_chosen() -> None:
+    assert decide({}).redraw == "changes"
     assert decide({"SSH_CONNECTION": "1 2 3 4"}).redraw == "changes"
-    assert decide({}, flag=True, redraw="auto").redraw == "changes"
+    assert decide({}, redraw="full").redraw == "full"
     assert decide({"SSH_CONNECTION": "1 2 3 4"}, redraw="full").redraw == "full"

@@ -40,7 +40,7 @@ class Values:
     low_bandwidth: str = "auto"  # the link (tui/link.py): values of LINK_CHOICES
     cursor_blink: str = "auto"
     mouse: str = "clicks"
-    redraw: str = "auto"
+    redraw: str = "changes"
 
 
 def parse_timeout(text: str) -> float | None:
@@ -72,7 +72,6 @@ LINK_CHOICES = {
         ("off: the terminal selects text", "off"),
     ],
     "redraw": [
-        ("automatic: changes when low-bandwidth", "auto"),
         ("only the cells that changed", "changes"),
         ("whole regions", "full"),
     ],

@@ -19,6 +19,8 @@ from textual.widget import Widget
 from ..attachments import Loaded
 from .bindings import bindings
 
+MAX_ROWS = 6  # the chips' max-height in chatterm.tcss: past it, a window and a count
+
 
 class AttachmentChips(Widget, can_focus=True):
     """``AttachmentChips(id=...)``; ``items`` are the files the next prompt sends."""
@@ -77,11 +79,25 @@ class AttachmentChips(Widget, can_focus=True):
     def render(self) -> Text:
         chosen = self.get_component_rich_style("attachment-chips--chosen", partial=True)
         text = Text(end="", no_wrap=True, overflow="ellipsis")
-        for n, item in enumerate(self._items):
-            if n:
+        first, last = self.window()
+        for n in range(first, last):
+            if n > first:
                 text.append("\n")
-            text.append(item.chip, chosen if self.has_focus and n == self._chosen else "")
+            style = chosen if self.has_focus and n == self._chosen else ""
+            text.append(self._items[n].chip, style)
+        if hidden := len(self._items) - (last - first):
+            text.append(f"\n… {hidden} more, ↑/↓ to see them", "dim")
         return text
+
+    def window(self) -> tuple[int, int]:
+        """The chips drawn (first, past-the-last): all that fit, else MAX_ROWS - 1 of them
+        around the chosen one, so that every chip can be reached and removed."""
+        count = len(self._items)
+        if count <= MAX_ROWS:
+            return 0, count
+        rows = MAX_ROWS - 1  # one row says how many are not drawn
+        first = min(max(0, self._chosen - rows + 1), count - rows)
+        return first, first + rows
 
     def on_focus(self) -> None:
         self.refresh()

@@ -26,6 +26,10 @@ if TYPE_CHECKING:  # the providers' base imports httpx, which start-up can do wi
 
 SAVE_INTERVAL = 1.0  # seconds of reply text at risk if the process dies mid-stream
 RETRY_AFTER_LIMIT = 20.0  # wait for a 429 this short, once; a longer one is reported
+# The user turn that asks a model to go on with a reply cut at its token limit. It is sent
+# once, after the partial reply as the assistant's turn, and never saved.
+CONTINUE_PROMPT = "Continue."
+LENGTH = "length"  # the Finish reason of a reply stopped at the token limit
 
 
 class Core:
@@ -130,6 +134,15 @@ class Core:
             )
 
 
+def continuable(session: Session) -> Message | None:
+    """The reply ``continue_reply`` would go on with: the last message, when it is a reply
+    the service stopped at its token limit; else None."""
+    last = session.messages[-1] if session.messages else None
+    if last is None or last.role != "assistant" or last.finish != LENGTH:
+        return None
+    return last
+
+
 @dataclass
 class Notice:
     """Something the user should see that is not reply text (fallback, waiting)."""
@@ -166,6 +179,7 @@ class Exchange:
         attachments: Sequence[Attachment] = (),
         on_part: Callable[[Part], None] | None = None,
         params: Mapping[str, float | int | None] | None = None,
+        resume: Message | None = None,
     ) -> None:
         self.core = core
         self.session = session
@@ -182,9 +196,16 @@ class Exchange:
         self.finish: Finish | None = None  # why the reply ended, when the service said
         self._reasoning: list[str] = []  # cleaned reasoning pieces, as given to on_part
         self.reply = Message(role="assistant", content="", provider=provider, model=model)
+        self._parts: list[str] = []
+        # Continuing a reply stopped at the limit (*resume*, the session's last message):
+        # the new text, reasoning and output tokens are added to what it already holds.
+        self.resume = resume
+        self._before = ("", 0)  # (reasoning, output tokens) the resumed reply held
+        if resume is not None:
+            self.reply, self._parts = resume, [resume.content]
+            self._before = (resume.reasoning, resume.output_tokens or 0)
         self.first_chunk_at: float | None = None
         self.started_at = 0.0
-        self._parts: list[str] = []
         self._last_save = 0.0
         # Called with a warning when a save fails (the reply goes on in memory) and with ""
         # once saving works again.
@@ -210,7 +231,12 @@ class Exchange:
             self._try(lambda: store.append(self.session, message))
         history = self.session.history()
         self.reply.status = "streaming"
-        self._try(lambda: store.append(self.session, self.reply))
+        if self.resume is None:
+            self._try(lambda: store.append(self.session, self.reply))
+        else:  # the partial reply is the assistant's turn; the model is asked to go on
+            history.append({"role": "user", "content": CONTINUE_PROMPT})
+            self.reply.finish = ""  # no longer stopped at the limit, unless it is again
+            self._try(lambda: self._save("streaming"))
         self._last_save = time.monotonic()
         try:
             async for text in self._stream_with_fallback(history):
@@ -232,6 +258,12 @@ class Exchange:
         self._save_at_end()
 
     @property
+    def _said(self) -> bool:
+        """Has this exchange given any text yet (a resumed reply's own text not counted)?
+        After that, no fallback provider or retry may start the reply afresh."""
+        return len(self._parts) > (self.resume is not None)
+
+    @property
     def reasoning(self) -> str:
         """The model's reasoning for this reply, cleaned; "" when it sent none."""
         return "".join(self._reasoning)
@@ -244,8 +276,20 @@ class Exchange:
         self.reply.content = "".join(self._parts)
         self.reply.status = status
         self.reply.error = error
+        self._keep_parts()
         self._last_save = time.monotonic()  # a failed save is retried a second later
         self.core.store.update_message(self.session, self.reply)
+
+    def _keep_parts(self) -> None:
+        """Reasoning, token counts and finish reason on the reply, as far as they came."""
+        reasoning, output_before = self._before
+        self.reply.reasoning = reasoning + self.reasoning
+        if self.usage is not None:
+            self.reply.input_tokens = self.usage.input_tokens
+            out = self.usage.output_tokens
+            self.reply.output_tokens = None if out is None else output_before + out
+        if self.finish is not None:
+            self.reply.finish = self.finish.reason
 
     def _try(self, save: Callable[[], None]) -> bool:
         """Run *save*; a failure (a full disk) is reported once and the reply goes on in
@@ -288,7 +332,7 @@ class Exchange:
                 return
             except ProviderError as err:
                 last = position == len(candidates) - 1
-                if self._parts or last:
+                if self._said or last:
                     raise
                 self.failures.append(one_line(str(err), 300))
                 self.on_notice(f"{err} — trying {candidates[position + 1][0]}")
@@ -329,7 +373,7 @@ class Exchange:
                 return
             except RateLimited as err:
                 wait = err.retry_after
-                if self._parts or retried or wait is None or wait > RETRY_AFTER_LIMIT:
+                if self._said or retried or wait is None or wait > RETRY_AFTER_LIMIT:
                     raise
                 retried = True
                 await self._countdown(name, wait)

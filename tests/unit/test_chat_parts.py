@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers import OpenAIServer
-from tui.chat import Core, Exchange
+from tui.chat import CONTINUE_PROMPT, Core, Exchange, continuable
 from tui.config import Config, ProviderConfig
 from tui.providers.echo import compose_reply
 from tui.providers.errors import EmptyReply
@@ -111,3 +111,62 @@ async def test_params_pass_through_the_exchange_over_the_configured_ones(
 
 async def test_testing_a_provider_skips_the_parts(core: Core) -> None:
     assert (await core.test_provider("echo")).startswith("### Echo\n\nYou wrote")
+
+
+async def test_reasoning_usage_and_finish_are_saved_on_the_reply(core: Core) -> None:
+    session = core.store.new("echo", "echo")
+    exchange = Exchange(core, session, "one two three", provider="echo", model="echo")
+    await run(exchange)
+    saved = core.store.load(session.id).messages[-1]
+    assert saved.reasoning == exchange.reasoning and saved.reasoning.startswith("Reading")
+    assert (saved.input_tokens, saved.output_tokens) == (3, exchange.usage.output_tokens)
+    assert saved.finish == "stop"
+    # Never sent back: the next request's history holds the reply's text only.
+    assert all("Reading the prompt" not in m["content"] for m in session.history())
+
+
+async def test_a_reply_cut_by_the_limit_continues_in_the_same_message(
+    core: Core, openai_server
+) -> None:
+    openai_server.reasoning, openai_server.reply = ["Hmm. "], ["The first ", "half"]
+    openai_server.finish_reason = "length"
+    serve(core, openai_server)
+    session = core.store.new("openai", "m")
+    first = Exchange(core, session, "write", provider="openai", model="m")
+    await run(first)
+    cut = core.store.load(session.id).messages[-1]
+    assert cut.finish == "length" and continuable(session) is session.messages[-1]
+
+    openai_server.reasoning, openai_server.reply = ["More. "], [" and the rest."]
+    openai_server.finish_reason = "stop"
+    more = Exchange(core, session, None, provider="openai", model="m", resume=continuable(session))
+    assert "".join(await run(more)) == " and the rest."
+    sent = openai_server.requests[-1].json["messages"]
+    assert sent[-2:] == [
+        {"role": "assistant", "content": "The first half"},
+        {"role": "user", "content": CONTINUE_PROMPT},
+    ]
+    saved = core.store.load(session.id)
+    assert [m.role for m in saved.messages] == ["user", "assistant"]  # no new message
+    reply = saved.messages[-1]
+    assert reply.content == "The first half and the rest." and reply.finish == "stop"
+    assert reply.reasoning == "Hmm. More. " and reply.status == "complete"
+    assert continuable(saved) is None
+
+
+async def test_echo_can_be_asked_to_stop_at_the_limit(core: Core) -> None:
+    session = core.store.new("echo", "echo")
+    exchange = Exchange(core, session, "tell me /length", provider="echo", model="echo")
+    cut = "".join(await run(exchange))
+    assert exchange.finish == Finish("length") and cut
+    more = Exchange(core, session, None, provider="echo", model="echo", resume=session.messages[-1])
+    await run(more)
+    assert session.messages[-1].content == compose_reply("tell me /length")
+    assert more.finish == Finish("stop")
+
+
+def test_echo_knows_the_cores_continue_prompt() -> None:
+    from tui import chat
+    from tui.providers import echo
+
+    assert echo.CONTINUE_PROMPT == chat.CONTINUE_PROMPT

@@ -15,7 +15,7 @@ from tui.widgets.bindings import bindings
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = (
     "send newline stop model_picker next_model new regenerate edit_last copy_reply copy_code "
-    "sessions providers settings help quit focus_log"
+    "sessions providers settings help quit focus_log toggle_reasoning continue_reply"
 ).split()
 
 

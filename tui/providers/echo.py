@@ -3,7 +3,8 @@
 It makes the app usable (and demonstrable) with no network and no key, and its output is
 deterministic so screenshots and tests can depend on it. It sends every kind of part a
 model sends (tui/providers/parts.py), so the offline app shows them all: a little
-reasoning first, then the reply, then Usage (words counted as tokens) and Finish("stop").
+reasoning first, then the reply, then Usage (words counted as tokens) and Finish("stop")
+(or "length" for a prompt with ``/length`` in it: see ``plan_reply``).
 Generation parameters are accepted and ignored.
 """
 
@@ -18,6 +19,8 @@ from .parts import Chunk, Finish, Reasoning, Usage
 
 HUMAN_PACE = 0.03  # seconds per chunk for "echo": fast enough to read, slow enough to see
 _QUOTE_LIMIT = 60  # characters of the message repeated inside the code sample
+LENGTH_WORD = "/length"  # in a prompt: the reply stops half-way, at the "token limit"
+CONTINUE_PROMPT = "Continue."  # tui/chat.py's; the core is not imported by a provider
 
 
 class EchoProvider(Provider):
@@ -36,8 +39,7 @@ class EchoProvider(Provider):
         self, model: str, messages: Messages, params: Params | None = None
     ) -> AsyncIterator[Chunk]:
         delay = self.delay_for(model)
-        text = last_user_text(messages)
-        reply = compose_reply(text)
+        text, reply, finish = plan_reply(messages)
         for thought in compose_reasoning(text):
             await asyncio.sleep(delay)
             yield Reasoning(thought)
@@ -47,7 +49,7 @@ class EchoProvider(Provider):
             yield piece
         read = sum(len(str(m.get("content", "")).split()) for m in messages)
         yield Usage(input_tokens=read, output_tokens=len(reply.split()))
-        yield Finish("stop")
+        yield Finish(finish)
 
     def delay_for(self, model: str) -> float:
         """Seconds per chunk: options.delay wins, then the model's own pace."""
@@ -55,6 +57,24 @@ class EchoProvider(Provider):
         if configured is not None:
             return max(0.0, float(configured))
         return 0.0 if model == "echo-fast" else HUMAN_PACE
+
+
+def plan_reply(messages: Messages) -> tuple[str, str, str]:
+    """(the prompt, what to send, the finish reason). A prompt with LENGTH_WORD in it gets
+    the first half of its reply, stopped at the "token limit", so the offline app shows a
+    cut reply; CONTINUE_PROMPT after such a half gets the rest."""
+    text = last_user_text(messages)
+    if text == CONTINUE_PROMPT and len(messages) >= 3:
+        asked = last_user_text(messages[:-2])
+        so_far = str(messages[-2].get("content", ""))
+        whole = compose_reply(asked)
+        if whole.startswith(so_far):
+            return asked, whole[len(so_far) :], "stop"
+    reply = compose_reply(text)
+    if LENGTH_WORD in text:
+        words = split_words(reply)
+        return text, "".join(words[: len(words) // 2]), "length"
+    return text, reply, "stop"
 
 
 def last_user_text(messages: Messages) -> str:

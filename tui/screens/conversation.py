@@ -16,13 +16,14 @@ from textual.widgets import Footer, Static
 
 from .. import attachments, keymap
 from ..attachments import Loaded
-from ..chat import Core, Exchange
+from ..chat import Core, Exchange, continuable
 from ..edits import keep_last_reply, last_prompt, last_prompt_index
 from ..link import Link
 from ..providers.errors import ProviderError
+from ..providers.parts import Part, Reasoning, Usage
 from ..sanitize import one_line
 from ..services import Services
-from ..store import Session, SessionError
+from ..store import Message, Session, SessionError
 from ..store.model import Attachment, split_content
 from ..widgets.attachment_chips import AttachmentChips
 from ..widgets.bindings import bindings
@@ -162,8 +163,18 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
         self.log_view.start_reply(self.session.provider, self.session.model)
         self._run_exchange(prompt, list(files))
 
+    def _on_part(self, part: Part) -> None:
+        """Reasoning streams into the log's folded block; usage goes to the status line.
+        (The finish reason is shown when the reply ends: see ``_finished``.)"""
+        if isinstance(part, Reasoning):
+            self.log_view.append_reasoning(part.text)
+        elif isinstance(part, Usage):
+            self.status.set_usage(part.input_tokens, part.output_tokens)
+
     @work(exclusive=True, group="reply")
-    async def _run_exchange(self, prompt: str | None, files: list[Attachment]) -> None:
+    async def _run_exchange(
+        self, prompt: str | None, files: list[Attachment], resume: Message | None = None
+    ) -> None:
         exchange = Exchange(
             self.core,
             self.session,
@@ -173,6 +184,8 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
             on_notice=self._notice,
             on_save_problem=self._save_problem,
             attachments=files,
+            on_part=self._on_part,
+            resume=resume,
         )
         log = self.log_view
         # Under the reply: every fallback provider's error, then the final one, if any.
@@ -198,8 +211,11 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
         lines = [one_line(line, 400) for line in error.splitlines() if line.strip()]
         error = "\n".join(lines)
         reply = exchange.reply
-        self.log_view.finish_reply(status, error, provider=reply.provider, model=reply.model)
+        finish = exchange.finish.reason if exchange.finish else ""
+        log = self.log_view
+        log.finish_reply(status, error, provider=reply.provider, model=reply.model, finish=finish)
         state = {"complete": "idle"}.get(status, status)  # "cancelled" and "error" show as such
+        self.status.finish_reason = finish
         self.status.set_state(state, lines[-1] if lines and status != "complete" else "")
         self._show_title()
         self.show_choices()
@@ -240,6 +256,24 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
             self.session.messages and self.session.messages[-1].role == "user"
         ):
             self.send(None)
+
+    def action_toggle_reasoning(self) -> None:
+        if not self.log_view.toggle_reasoning():
+            self.notify("No reasoning to show: the model sent none.")
+
+    def action_continue_reply(self) -> None:
+        """Ask the model to go on with a reply cut at the token limit, in the same message
+        (the core's Exchange does it: tui/chat.py)."""
+        if self.streaming:
+            return
+        reply = continuable(self.session)
+        if reply is None:
+            self.notify("Nothing to continue: the last reply was not cut at the token limit.")
+            return
+        self.streaming = True
+        self.status.set_state("waiting")
+        self.log_view.resume_reply(reply)
+        self._run_exchange(None, [], reply)
 
     def action_edit_last(self) -> None:
         index = last_prompt_index(self.session)

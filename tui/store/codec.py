@@ -35,6 +35,11 @@ TOP_KEYS = frozenset(
     ("schema", "id", "title", "created", "updated", "provider", "model", "system_prompt")
 ) | {"messages", "alternatives"}
 OPTIONAL_MESSAGE_KEYS = ("provider", "model", "status", "error")
+# A reply's extras (model.Message): written only when set. A key of one of these names with
+# a value of another type (a hand-written file, another tool) is somebody's own: kept.
+PART_TEXT_KEYS = ("reasoning", "finish")
+PART_COUNT_KEYS = ("input_tokens", "output_tokens")
+PART_KEYS = frozenset((*PART_TEXT_KEYS, *PART_COUNT_KEYS))
 MESSAGE_KEYS = frozenset(("id", "role", "content", "created", "parent", *OPTIONAL_MESSAGE_KEYS))
 # [[messages.attachments]] tables: the files sent with a prompt (model.Attachment). A key of
 # that name holding anything else (``attachments = ["x.png"]``) is somebody's own: kept.
@@ -93,12 +98,25 @@ def message_fields(m: Message) -> dict[str, Any]:
     for key in OPTIONAL_MESSAGE_KEYS:
         if (value := getattr(m, key)) or m.role == "assistant":
             fields[key] = value
+    if m.reasoning:
+        fields["reasoning"] = m.reasoning
+    for key in PART_COUNT_KEYS:
+        if (count := getattr(m, key)) is not None:
+            fields[key] = count
+    if m.finish:
+        fields["finish"] = m.finish
     return fields
 
 
 def message_extra(m: Message) -> dict:
     """The unknown keys of *m* to write (a key named attachments gives way to its files)."""
-    return unknown_keys(m.extra, MESSAGE_KEYS | ATTACHMENTS if m.attachments else MESSAGE_KEYS)
+    known = MESSAGE_KEYS | _parts_set(m)
+    return unknown_keys(m.extra, known | ATTACHMENTS if m.attachments else known)
+
+
+def _parts_set(m: Message) -> frozenset[str]:
+    """The part keys *m* writes itself: an unknown key of that name gives way to them."""
+    return frozenset(k for k in PART_KEYS if getattr(m, k) not in ("", None))
 
 
 def attachment_fields(a: Attachment) -> dict[str, Any]:
@@ -239,6 +257,8 @@ def _parse_message(table: dict, index: int, array: str = "messages") -> Message:
     if not role:
         raise Invalid(f"{where}role: empty")
     content = _text(table, "content", where, default="")
+    parts = _reply_parts(table)
+    known = MESSAGE_KEYS | parts.keys()
     return Message(
         role=role,
         content=content,
@@ -248,11 +268,25 @@ def _parse_message(table: dict, index: int, array: str = "messages") -> Message:
         model=_text(table, "model", where, default=""),
         status=_text(table, "status", where, default=""),
         error=_text(table, "error", where, default=""),
-        extra=unknown_keys(table, MESSAGE_KEYS | (ATTACHMENTS if _are_tables(table) else set())),
+        extra=unknown_keys(table, known | (ATTACHMENTS if _are_tables(table) else set())),
         # On the path the order says what follows what; only alternatives keep a parent.
         parent=_text(table, "parent", where, default="") if array == "alternatives" else "",
         attachments=_parse_attachments(table["attachments"], where) if _are_tables(table) else [],
+        **parts,
     )
+
+
+def _reply_parts(table: dict) -> dict[str, Any]:
+    """The reply extras of a message table that have our types; the rest stay its own
+    (extra), so a file from before them, or another tool's, loads as it did."""
+    found: dict[str, Any] = {}
+    for key in PART_TEXT_KEYS:
+        if isinstance(value := table.get(key), str):
+            found[key] = clean(value)
+    for key in PART_COUNT_KEYS:
+        if type(value := table.get(key)) is int and value >= 0:
+            found[key] = value
+    return found
 
 
 def _are_tables(table: dict) -> bool:

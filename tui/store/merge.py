@@ -25,7 +25,8 @@ def fingerprint(m: Message) -> Fingerprint:
     # with itself is an identity check.
     return (
         m.role, m.content, m.created, m.provider, m.model, m.status, m.error, dict(m.extra),
-        m.parent, tuple(m.attachments),
+        m.parent, tuple(m.attachments), m.reasoning, m.input_tokens, m.output_tokens,
+        m.finish,
     )  # fmt: skip
 
 

@@ -79,6 +79,13 @@ class Message:
     # on the path, the message before it is its parent.
     parent: str = ""
     attachments: list[Attachment] = field(default_factory=list)  # in the order sent
+    # A reply's extras (tui/providers/parts.py): the model's reasoning, shown folded and
+    # never sent back (history() leaves it out); the service's token counts, None where it
+    # sent none; why the reply ended ("length": stopped at the token limit), "" if unsaid.
+    reasoning: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    finish: str = ""
 
     @property
     def typed(self) -> str:

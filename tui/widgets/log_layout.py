@@ -39,6 +39,27 @@ FRAME_ROWS = HEADER_ROWS + SEPARATOR_ROWS  # a message's rows besides its body
 CODE_MARK = "chatterm.code"
 
 
+LENGTH = "length"  # the finish reason of a reply the service stopped at its token limit
+LENGTH_LABEL = "stopped at the token limit"
+CHARS_PER_TOKEN = 4  # a rough average, for reasoning the service did not count
+
+
+def reasoning_label(entry: Entry, now: float) -> str:
+    """The folded line of *entry*'s reasoning: "▸ thinking… 12 s, ~840 tokens" while the
+    model thinks, "▸ thought for 12 s, 840 tokens" after; "▾" when unfolded. The count is
+    the service's, else an estimate marked "~"; a loaded reply has no time."""
+    mark = "▾" if entry.reasoning_open else "▸"
+    if entry.reasoning_tokens is not None:
+        tokens = f"{entry.reasoning_tokens} tokens"
+    else:
+        tokens = f"~{max(1, round(len(entry.reasoning) / CHARS_PER_TOKEN))} tokens"
+    if entry.thought_for is None and entry.thinking_since is not None:
+        return f"{mark} thinking… {max(0.0, now - entry.thinking_since):.0f} s, {tokens}"
+    if entry.thought_for is not None:
+        return f"{mark} thought for {entry.thought_for:.0f} s, {tokens}"
+    return f"{mark} thought, {tokens}"
+
+
 GUTTER = 2  # columns left of every row: the focus mark, then the code rule; blank otherwise
 FOCUS_MARK = "▌"
 CODE_RULE = "▎"
@@ -84,6 +105,16 @@ class Entry:
     # One line per file sent with a prompt ("▣ notes.py · 2.1 KB"), drawn after its text,
     # which is then the prompt as typed (the files' text is sent, not shown).
     chips: tuple[str, ...] = ()
+    # The model's reasoning, drawn above the reply: one folded line ("▸ thinking… 12 s,
+    # ~840 tokens") until unfolded. Streamed pieces wait in pending_reasoning like text.
+    reasoning: str = ""
+    reasoning_open: bool = False
+    pending_reasoning: list[str] = field(default_factory=list)
+    thinking_since: float | None = None  # monotonic time of its first piece, while live
+    thought_for: float | None = None  # seconds it took (set once the reply's text starts)
+    reasoning_tokens: int | None = None  # the service's count, when it sent one
+    finish: str = ""  # why the reply ended: "length" is marked in the header
+    reasoning_rows: int = 0  # rows the reasoning block took in the last render
 
     @classmethod
     def from_message(cls, message: object) -> Entry:
@@ -94,6 +125,8 @@ class Entry:
         }
         created = getattr(message, "created", None)
         entry = cls(**fields, created=created if isinstance(created, datetime) else None)
+        entry.reasoning = str(getattr(message, "reasoning", "") or "")
+        entry.finish = str(getattr(message, "finish", "") or "")
         if files := getattr(message, "attachments", None):
             entry.content = str(getattr(message, "typed", entry.content))
             entry.chips = tuple(chip(a.name, a.size) for a in files)
@@ -111,7 +144,7 @@ def estimate(entry: Entry, width: int) -> int:
     body = (text.count("\n") + 1 + len(text) // width) if text else 0
     if entry.error:
         body += 1 + len(entry.error) // width
-    return FRAME_ROWS + body + len(entry.chips)
+    return FRAME_ROWS + body + len(entry.chips) + bool(entry.reasoning)
 
 
 class Offsets:
@@ -240,6 +273,9 @@ def header_text(entry: Entry, width: int, look: Mapping[str, Style], focused: bo
         status = STATUS_LABELS.get(entry.status, clean(entry.status))
         header.append(" · ", meta)
         header.append(status, look[STATUS_PARTS.get(entry.status, "status")])
+    if entry.finish == LENGTH:
+        header.append(" · ", meta)
+        header.append(LENGTH_LABEL, look["status-cancelled"])  # cut short, like Esc
     if focused:
         header.stylize(look["focused"])
     stamp = entry.created.astimezone().strftime("%H:%M") if entry.created else ""

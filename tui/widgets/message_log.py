@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from time import perf_counter
+from time import monotonic, perf_counter
 from types import ModuleType
 from typing import ClassVar
 
@@ -59,6 +59,7 @@ from .log_layout import (
     estimate,
     gutter,
     header_text,
+    reasoning_label,
     repaint_span,
     scroll_step,
 )
@@ -96,6 +97,7 @@ BODY_PARTS = (
     "list",
     "table",
     "attachment",  # the chip of a file sent with a prompt
+    "reasoning",  # the model's reasoning above its reply, folded or not
 )
 # The search's marks (see log_search), drawn over the cached lines on every frame.
 SEARCH_PARTS = (
@@ -280,13 +282,65 @@ class MessageLog(ScrollView, can_focus=True):
         self._start_timer()
         return index
 
+    def resume_reply(self, message: object) -> int:
+        """Stream on into the last message (a reply continued after the token limit): it
+        is drawn live again, from its text and reasoning so far (a ``store.Message``)."""
+        self.remove_last()
+        done = Entry.from_message(message)
+        index = self.start_reply(done.provider, done.model)
+        entry = self._entries[index]
+        entry.content, entry.reasoning, entry.created = done.content, done.reasoning, done.created
+        self._set_body(index, None)
+        return index
+
     def append(self, text: str) -> None:
         """Queue streamed text; the next tick renders it. Ignored when nothing streams."""
         if self._streaming is not None and text:
             self._entries[self._streaming].pending.append(text)
 
+    def append_reasoning(self, text: str) -> None:
+        """Queue streamed reasoning (cleaned by the core); the next tick draws it, folded,
+        so a model thinking for a minute shows it is working from its first token."""
+        if self._streaming is None or not text:
+            return
+        entry = self._entries[self._streaming]
+        if entry.thinking_since is None:
+            entry.thinking_since = monotonic()
+        entry.pending_reasoning.append(text)
+
+    def set_reasoning_tokens(self, tokens: int | None) -> None:
+        """The service's count of the streaming reply's reasoning tokens (else "~" chars/4)."""
+        if self._streaming is not None:
+            self._entries[self._streaming].reasoning_tokens = tokens
+
+    def toggle_reasoning(self) -> bool:
+        """Unfold or fold the reasoning of the focused message, else of the last one that
+        has any; False when none has."""
+        index = self._reasoning_target()
+        if index is None:
+            return False
+        entry = self._entries[index]
+        entry.reasoning_open = not entry.reasoning_open
+        if entry.stream is None:
+            self._set_body(index, None)
+            return True
+        old = len(entry.held or [])
+        self._keep(entry, self._render_body(entry))
+        self._after_tick(index, 0, old, len(entry.held or []))
+        return True
+
+    def _reasoning_target(self) -> int | None:
+        focused = self._focused
+        if focused is not None and self._entries[focused].reasoning:
+            return focused
+        for index in range(len(self._entries) - 1, -1, -1):
+            entry = self._entries[index]
+            if entry.reasoning or entry.pending_reasoning:
+                return index
+        return None
+
     def finish_reply(
-        self, status: str, error: str = "", provider: str = "", model: str = ""
+        self, status: str, error: str = "", provider: str = "", model: str = "", finish: str = ""
     ) -> None:
         index = self._streaming
         if index is None:
@@ -296,7 +350,10 @@ class MessageLog(ScrollView, can_focus=True):
         self._floor = 0
         entry = self._entries[index]
         self._take_pending(entry)
+        if entry.thinking_since is not None and entry.thought_for is None:
+            entry.thought_for = monotonic() - entry.thinking_since  # it never got to text
         entry.status = status
+        entry.finish = finish
         entry.error = error
         entry.provider = provider or entry.provider
         entry.model = model or entry.model
@@ -314,7 +371,9 @@ class MessageLog(ScrollView, can_focus=True):
             and not stream.needs_full_render(entry.content)
         ):
             # The streamed blocks equal a whole render; only the tail may be stale.
-            body = stream.render(*self._render_context(), entry.content)
+            console, options = self._render_context()
+            body = self._reasoning_lines(entry, console, options)
+            body += stream.render(console, options, entry.content)
         self._set_body(index, body)
         if entry.plain_for_now and len(entry.content) <= PLAIN_LIMIT:
             self._render_in_thread(entry)
@@ -611,8 +670,11 @@ class MessageLog(ScrollView, can_focus=True):
             return PlainBody(clean(entry.content), self._width, errors)
         if entry.stream is not None:
             lines = entry.stream.render(console, options, entry.content)
+            if entry.reasoning:  # not prepended: the stream keeps its own lines
+                lines = self._reasoning_lines(entry, console, options) + lines
         elif entry.role == "assistant":
-            lines = _markdown().render_markdown(console, options, clean(entry.content))
+            lines = self._reasoning_lines(entry, console, options)
+            lines += _markdown().render_markdown(console, options, clean(entry.content))
         else:
             plain = _markdown().render_plain
             lines = plain(console, options, clean(entry.content)) if entry.content else []
@@ -621,6 +683,22 @@ class MessageLog(ScrollView, can_focus=True):
             + self._chip_lines(entry, console, options)
             + self._error_lines(entry, console, options)
         )
+
+    def _reasoning_lines(
+        self, entry: Entry, console: Console, options: ConsoleOptions
+    ) -> list[Strip]:
+        """The reasoning block above a reply: its folded line, and its text when unfolded
+        (plain: it is the model's working, not a document). Cleaned like the reply."""
+        if not entry.reasoning:
+            entry.reasoning_rows = 0
+            return []
+        style, strips = self._look["reasoning"], _markdown().to_strips
+        label = Text(reasoning_label(entry, monotonic()), style, end="", no_wrap=True)
+        lines = strips(console, Text(label.plain, style, end="", overflow="ellipsis"), options)
+        if entry.reasoning_open:
+            lines += strips(console, Text(entry.reasoning.strip("\n"), style, end=""), options)
+        entry.reasoning_rows = len(lines)
+        return lines
 
     def _chip_lines(self, entry: Entry, console: Console, options: ConsoleOptions) -> list[Strip]:
         """One line per attached file (cut with "…" rather than wrapped)."""
@@ -664,7 +742,8 @@ class MessageLog(ScrollView, can_focus=True):
             self._render_in_thread(entry)  # re-wrapped or re-themed meanwhile: once more
             return
         entry.plain = entry.plain_for_now = False
-        self._set_body(self._entries.index(entry), lines)
+        above = self._reasoning_lines(entry, console, options=self._render_context()[1])
+        self._set_body(self._entries.index(entry), above + lines)
 
     def _keep(self, entry: Entry, body: Sequence[Strip]) -> None:
         """Make *body* the lines of *entry*, without touching the view."""
@@ -921,10 +1000,21 @@ class MessageLog(ScrollView, can_focus=True):
             self._timer = None
 
     def _take_pending(self, entry: Entry) -> bool:
+        thought = self._take_reasoning(entry)
         if not entry.pending:
-            return False
+            return thought
+        if entry.thinking_since is not None and entry.thought_for is None:
+            entry.thought_for = monotonic() - entry.thinking_since  # the reply has begun
         entry.content += clean("".join(entry.pending))
         entry.pending.clear()
+        return True
+
+    @staticmethod
+    def _take_reasoning(entry: Entry) -> bool:
+        if not entry.pending_reasoning:
+            return False
+        entry.reasoning += clean("".join(entry.pending_reasoning))
+        entry.pending_reasoning.clear()
         return True
 
     def _tick(self) -> None:
@@ -946,8 +1036,11 @@ class MessageLog(ScrollView, can_focus=True):
         # Where the previous render's tail began: a block that was still growing then (and
         # is final now) may have changed, so the comparison starts there, not at the new tail.
         first = entry.stream.tail_start if entry.stream is not None else 0
+        above = entry.reasoning_rows  # the reasoning block's rows, above the stream's
         started = perf_counter()
         self._keep(entry, self._render_body(entry))
+        # Rows of reasoning came or went (it streams, unfolded): all below them moved.
+        first = first + above if entry.reasoning_rows == above else 0
         if perf_counter() - started > RENDER_BUDGET and not entry.plain:
             # Rendering this reply as Markdown holds keys up: go on with plain text lines.
             entry.plain = entry.plain_for_now = True
@@ -958,6 +1051,15 @@ class MessageLog(ScrollView, can_focus=True):
         while first < len(old) and first < len(new) and old[first] == new[first]:
             first += 1
         self._after_tick(index, first, len(old), len(new))
+        if entry.reasoning_rows:  # its folded line counts time and tokens: redraw it too
+            self._repaint_rows(index, 0, 1)
+
+    def _repaint_rows(self, index: int, first: int, rows: int) -> None:
+        span = repaint_span(
+            self._offsets[index], first, rows, rows, round(self.scroll_y), self._viewport_height()
+        )
+        if span is not None:
+            self.refresh_lines(span[0], span[1] - span[0])
 
     def _after_tick(self, index: int, first: int, old_rows: int, new_rows: int) -> None:
         self._measure(index)

@@ -16,6 +16,7 @@ from textual.widgets import Static
 from ..sanitize import clean, one_line
 
 CHARS_PER_TOKEN = 4  # a rough English average; real counts come from the service's usage
+LENGTH_LABEL = "stopped at the token limit"
 
 # Component classes "status-line--<part>": the states that have a look of their own, the
 # provider's name, the detail after the state, and a warning that outlasts a toast.
@@ -45,6 +46,14 @@ class StatusLine(Static):
         # A problem that outlasts a toast (the disk is full and the reply is not saved yet):
         # shown on this line, just under the reply, until it is solved.
         self.warning = ""
+        # The service's counts for the last reply (Usage), None where it sent none; and
+        # the model's context size, None while unknown: set by whoever knows it (the hook
+        # for the model list's context sizes), shown as "input / size tokens in".
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.context_size: int | None = None
+        self._reply_ended: float | None = None  # when the last reply's text ended
+        self.finish_reason = ""  # the last reply's finish reason; "length" is said on the line
 
     @property
     def busy(self) -> bool:
@@ -63,6 +72,24 @@ class StatusLine(Static):
             (self.provider, self.model), self._next = self._next, None
         if state == "waiting":
             self._started, self._first, self._chars = time.monotonic(), None, 0
+            self.output_tokens, self._reply_ended, self.finish_reason = None, None, ""
+        elif not self.busy and self._reply_ended is None:
+            self._reply_ended = time.monotonic()  # the speed is the reply's, not the idle time's
+        self._redraw()
+
+    def set_usage(self, input_tokens: int | None, output_tokens: int | None) -> None:
+        """The service's token counts for the reply streaming (its Usage part)."""
+        if input_tokens is not None:
+            self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+
+    def set_finish(self, reason: str) -> None:
+        self.finish_reason = reason
+        self._redraw()
+
+    def set_context_size(self, tokens: int | None) -> None:
+        """The hook for the model's context size (None: unknown, input tokens alone)."""
+        self.context_size = tokens
         self._redraw()
 
     def set_title(self, title: str) -> None:
@@ -86,13 +113,30 @@ class StatusLine(Static):
             self._redraw()
 
     def speed_text(self) -> str:
+        """Output tokens a second, time to first token, input tokens (of the context)."""
+        fields = [self._speed(), self._context_text()]
+        return " · ".join(field for field in fields if field)
+
+    def _speed(self) -> str:
         if self._first is None:
             return ""
-        elapsed = max(time.monotonic() - self._first, 1e-3)
+        end = self._reply_ended if self._reply_ended is not None else time.monotonic()
+        elapsed = max(end - self._first, 1e-3)
         ttft = self._first - self._started
-        # Services send text in chunks of any size, so chunks are no measure of tokens; about
-        # four characters a token is (for English), and the line says it is an estimate.
-        return f"~{self._chars / CHARS_PER_TOKEN / elapsed:.0f} tok/s · first token {ttft:.2f} s"
+        if self.output_tokens is not None:  # the service's own count
+            rate = f"{self.output_tokens / elapsed:.0f} tok/s"
+        else:
+            # Services send text in chunks of any size, so chunks are no measure of tokens;
+            # about four characters a token (for English), and the "~" says it is a guess.
+            rate = f"~{self._chars / CHARS_PER_TOKEN / elapsed:.0f} tok/s"
+        return f"{rate} · first token {ttft:.2f} s"
+
+    def _context_text(self) -> str:
+        if self.input_tokens is None:
+            return ""
+        if self.context_size:
+            return f"{self.input_tokens} / {self.context_size} tokens in"
+        return f"{self.input_tokens} tokens in"
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -104,7 +148,10 @@ class StatusLine(Static):
         return self.get_component_rich_style(f"status-line--{part}", default=Style.null())
 
     def _redraw(self) -> None:
-        extra = self.speed_text() if self.state == "streaming" else self.detail
+        extra = self.speed_text() if self.state in ("streaming", "idle") else ""
+        extra = self.detail or extra
+        if self.finish_reason == "length" and not self.busy:
+            extra = f"{LENGTH_LABEL} · {extra}" if extra else LENGTH_LABEL
         fields = [
             (one_line(self.title, TITLE_CELLS) or "new conversation", self._part("title")),
             (clean(self.provider) or "-", self._part("provider")),

@@ -87,5 +87,6 @@ def isolated_home(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))  # the model lists' cache
     monkeypatch.setenv("CHATTERM_DATA_DIR", str(home / "data" / "chatterm"))
     return home

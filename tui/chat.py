@@ -90,7 +90,8 @@ class Core:
             return own.default_model
         if name == self.config.default_provider and self.config.default_model:
             return self.config.default_model
-        return self.provider(name).instance_default_model
+        provider = self.provider(name)
+        return provider.instance_default_model or first_listed(provider)
 
     def _first_usable_offline(self) -> str:
         if self.provider("openai").configured:
@@ -132,6 +133,17 @@ class Core:
                 f"unknown model {model!r}; {provider} offers: {', '.join(models)}",
                 provider=provider,
             )
+
+
+def first_listed(provider: Provider) -> str:
+    """For an endpoint with no model set anywhere (an LM Studio, a vLLM): the first of its
+    cached live list, else "" (servers that serve one model take an empty name for it)."""
+    from .model_lists import ModelLists
+
+    if not provider.has_live_list():
+        return ""
+    listed = ModelLists.default().current(provider)
+    return listed.models[0] if listed.source == "live" and listed.models else ""
 
 
 def continuable(session: Session) -> Message | None:

@@ -259,24 +259,28 @@ def _providers(args: argparse.Namespace, config: Config) -> int:
 
 async def _providers_async(args: argparse.Namespace, config: Config) -> int:
     from .chat import Core
+    from .model_lists import ModelLists
     from .store import SessionStore
 
     core = Core(config, SessionStore(Path("/nonexistent")))  # no session is touched here
+    lists = ModelLists.default()
     try:
         for name in core.provider_names():
             p = core.provider(name)
             flags = p.flags()
             configured = "configured" if p.configured else "needs key: " + p.key_hint()
-            models = (
-                await p.list_models() if args.live and p.configured else list(p.instance_models)
-            )
+            # --live asks now; without it the cached live list (if any) is shown as it is.
+            listed = await lists.refresh(p, force=True) if args.live else lists.current(p)
+            models = listed.models
             print(f"{name}  ({p.label}, kind {p.kind})")
             print(f"  url:     {mask_url(p.base_url or p.url or '-')}")
             if p.settings.proxy:  # shown so a user can tell it is in force; its password never
                 print(f"  proxy:   {mask_url(p.settings.proxy)}")
             print(f"  status:  {configured}{'; ' + ', '.join(flags) if flags else ''}")
             shown = ", ".join(clean(m) for m in models)
-            print(f"  models:  {shown}  (default {clean(p.instance_default_model)})")
+            default = clean(core.model_for(name)) or "-"
+            print(f"  models:  {shown or '-'}  (default {default})")
+            print(f"  list:    {clean(listed.describe())}")
     finally:
         await core.aclose()
     return EXIT_OK

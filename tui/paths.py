@@ -22,3 +22,12 @@ def data_dir() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("chatterm", appauthor=False))
+
+
+def cache_dir() -> Path:
+    """``$CHATTERM_CACHE_DIR``, else ``$XDG_CACHE_HOME/chatterm``: things fetched again if lost."""
+    if env := os.environ.get("CHATTERM_CACHE_DIR"):
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("chatterm", appauthor=False))

@@ -25,7 +25,7 @@ from tui.providers.errors import (
     ResponseTooLarge,
     StreamBroken,
 )
-from tui.providers.openai import OpenAIProvider, is_loopback
+from tui.providers.openai import is_loopback
 
 KEY = "sk-test-SECRET123"
 HELLO = [{"role": "user", "content": "hi"}]
@@ -73,7 +73,9 @@ async def test_reply_streams_in_order(server: OpenAIServer, provider) -> None:
 
 async def test_blank_model_uses_the_default(server: OpenAIServer, provider) -> None:
     await drain(provider, HELLO)
-    assert server.requests[-1].json["model"] == "gpt-4o-mini"
+    # Not OpenAI's URL: none of OpenAI's models, so the server's loaded one (LM Studio,
+    # llama.cpp answer an empty model name with it).
+    assert server.requests[-1].json["model"] == ""
 
 
 async def test_missing_openai_key_names_env_var_before_any_request(make_provider) -> None:
@@ -226,12 +228,12 @@ async def test_model_list_is_live_and_sorted(server: OpenAIServer, provider) -> 
 @pytest.mark.parametrize("mode", ["500", "401", "not_json", "wrong_shape", "empty", "drop"])
 async def test_model_list_falls_back_to_the_static_list(server, provider, mode) -> None:
     server.aux_mode = mode
-    assert await provider.list_models() == list(OpenAIProvider.models)
+    assert await provider.list_models() == []  # its own static list: no OpenAI built-ins
 
 
 async def test_model_list_falls_back_when_unreachable(make_provider) -> None:
     provider = make_provider("openai", base_url=f"http://127.0.0.1:{free_port()}/v1")
-    assert await provider.list_models() == list(OpenAIProvider.models)
+    assert await provider.list_models() == []  # its own static list: no OpenAI built-ins
 
 
 async def test_server_stops_cleanly_without_leaking_threads() -> None:

@@ -415,8 +415,9 @@ class Provider:
         raise NotImplementedError
         yield ""  # pragma: no cover - makes this an async generator
 
-    async def list_models(self) -> list[str]:
-        """Models the service offers now; the static list when it has no endpoint or fails."""
+    async def list_models(self, *, strict: bool = False) -> list[str]:
+        """Models the service offers now; the static list when it has no endpoint or fails
+        (with *strict*, a failure raises ListFailed saying why)."""
         return list(self.instance_models)
 
     async def _fetch_model_list(
@@ -427,23 +428,50 @@ class Provider:
         limit: int,
         timeout: float,  # noqa: ASYNC109 - httpx's own
         headers: dict[str, str] | None = None,
+        strict: bool = False,
     ) -> list[str]:
         """GET a JSON model list; *names* takes the model names out of the document. Sorted
-        and cleaned; the static list on any failure (a model list is only a menu)."""
+        and cleaned; the static list on any failure (a model list is only a menu), unless
+        *strict*: then a ListFailed says why (model_lists.py shows that instead)."""
+        try:
+            found = await self._read_model_list(url, names, limit, timeout, headers)
+        except ListFailed:
+            if strict:
+                raise
+            found = []
+        # An empty live list is the server's answer; only the lenient caller wants a menu.
+        return found if strict else found or list(self.instance_models)
+
+    async def _read_model_list(
+        self,
+        url: str,
+        names: Callable[[Any], Iterable[Any]],
+        limit: int,
+        timeout: float,  # noqa: ASYNC109 - httpx's own
+        headers: dict[str, str] | None,
+    ) -> list[str]:
         import httpx
 
         from ..sanitize import clean
 
-        static = list(self.instance_models)
         try:
             async with self.client.stream("GET", url, headers=headers, timeout=timeout) as response:
+                if response.status_code in (401, 403):
+                    status = response.status_code
+                    raise ListFailed(f"key refused (HTTP {status}): {self.key_hint()}")
                 if not response.is_success:
-                    return static
+                    raise ListFailed(f"the server answered HTTP {response.status_code}")
                 data = json.loads(await read_limited(response, limit, "model list"))
             found = {clean(name) for name in names(data) if isinstance(name, str)}
-        except (httpx.HTTPError, ProviderError, ValueError, KeyError, TypeError):
-            return static
-        return sorted(name for name in found if name) or static
+        except httpx.ConnectError as err:
+            raise ListFailed(_list_connect_reason(err, self.shown_url)) from err
+        except httpx.TimeoutException as err:
+            raise ListFailed(f"{self.shown_url} did not answer in time") from err
+        except (httpx.HTTPError, ProviderError) as err:
+            raise ListFailed(self.redact(_reason(err))) from err
+        except (ValueError, KeyError, TypeError) as err:
+            raise ListFailed("the model list is not in the expected form") from err
+        return sorted(name for name in found if name)
 
     @classmethod
     def has_live_list(cls) -> bool:
@@ -453,6 +481,16 @@ class Provider:
     async def reachable(self, timeout: float = 0.3) -> bool:  # noqa: ASYNC109 - httpx's own
         """Is the service answering? Only local servers (Ollama) are probed: others say no."""
         return False
+
+
+class ListFailed(Exception):
+    """A live model list could not be had; the message says why, in a user's words."""
+
+
+def _list_connect_reason(err: Exception, url: str) -> str:
+    if _caused_by(err, ssl.SSLCertVerificationError):
+        return f"untrusted certificate at {url}"
+    return f"unreachable: {url}"
 
 
 LIVE_LIST_TIMEOUT = 3.0  # seconds a screen waits for a live list; then the static one stands

@@ -86,13 +86,15 @@ class OllamaProvider(Provider):
     def credentials_hint(self) -> str:
         return "chatterm sends Ollama no key: check base_url, or the proxy in front of Ollama"
 
-    async def list_models(self) -> list[str]:
-        """The pulled models (GET /api/tags); the static list if the server cannot say."""
+    async def list_models(self, *, strict: bool = False) -> list[str]:
+        """The pulled models (GET /api/tags); the static list if the server cannot say,
+        unless *strict*: then ListFailed says why."""
         return await self._fetch_model_list(
             f"{self.base_url}/api/tags",
             lambda document: (model["name"] for model in document["models"]),
             limit=MAX_TAGS_BODY,
             timeout=min(self.settings.timeout, LIST_TIMEOUT),
+            strict=strict,
         )
 
     async def reachable(self, timeout: float = 0.3) -> bool:  # noqa: ASYNC109 - httpx's own

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..sanitize import one_line
-from .base import Messages, Params, Provider, ProviderSettings, error_message, read_limited
+from .base import (
+    ListFailed,
+    Messages,
+    Params,
+    Provider,
+    ProviderSettings,
+    error_message,
+    read_limited,
+)
 from .errors import BadResponse, ProviderError
 from .parts import Chunk, Reasoning, Usage, finish_of, usage_of
 from .sse import iter_lines, iter_sse_data, parse_json_line
@@ -55,11 +63,33 @@ class OpenAIProvider(Provider):
         # sent by this instance again (a new one, after a settings change, asks again).
         self.sends_stream_options = True
 
+    # -- models -----------------------------------------------------------------------------
+    @property
+    def is_openai(self) -> bool:
+        """Is this OpenAI itself? Only then do OpenAI's built-in models apply."""
+        return self.base_url == self.default_base_url.rstrip("/")
+
+    @property
+    def instance_models(self) -> tuple[str, ...]:
+        # Another endpoint (Groq, LM Studio) hosts its own models: never show OpenAI's.
+        return self.settings.models or (self.models if self.is_openai else ())
+
+    @property
+    def instance_default_model(self) -> str:
+        models = self.instance_models
+        own = self.default_model if self.is_openai else ""
+        return self.settings.default_model or own or (models[0] if models else "")
+
     # -- keys -------------------------------------------------------------------------------
     @property
     def key_optional(self) -> bool:
-        """Local servers (LM Studio, llama.cpp, vLLM) usually run without a key."""
-        return bool(self.settings.options.get("no_auth")) or is_loopback(self.base_url)
+        """Servers on this machine or a private network (LM Studio, llama.cpp, vLLM) usually
+        run without a key; one that asks answers 401, which says a key is needed."""
+        return bool(self.settings.options.get("no_auth")) or is_private(self.base_url)
+
+    def flags(self) -> list[str]:
+        flags = super().flags()
+        return [f for f in flags if f != "needs key"] if self.key_optional else flags
 
     @property
     def configured(self) -> bool:
@@ -190,9 +220,12 @@ class OpenAIProvider(Provider):
         )
 
     # -- models -----------------------------------------------------------------------------
-    async def list_models(self) -> list[str]:
-        """GET /models, sorted ids; the static list on any failure (it is only a menu)."""
+    async def list_models(self, *, strict: bool = False) -> list[str]:
+        """GET /models, sorted ids; the static list on any failure (it is only a menu),
+        unless *strict*: then ListFailed says why."""
         if not self.configured:
+            if strict:
+                raise ListFailed(f"no API key: {self.key_hint()}")
             return list(self.instance_models)
         return await self._fetch_model_list(
             f"{self.base_url}/models",
@@ -200,6 +233,7 @@ class OpenAIProvider(Provider):
             limit=MAX_JSON_BODY,
             timeout=min(self.settings.timeout, LIST_TIMEOUT),
             headers=self._auth_headers(),
+            strict=strict,
         )
 
 
@@ -233,6 +267,19 @@ def usage_parts(usage: Any) -> Usage | None:
     if not isinstance(usage, dict):
         return None
     return usage_of(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+
+
+def is_private(url: str) -> bool:
+    """Loopback (127/8, ::1, localhost) or a private network (10/8, 172.16/12, 192.168/16)."""
+    if is_loopback(url):
+        return True
+    host = (urlsplit(url).hostname or "").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    private = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+    return any(address in ipaddress.ip_network(net) for net in private)
 
 
 def is_loopback(url: str) -> bool:

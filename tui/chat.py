@@ -224,6 +224,8 @@ class Exchange:
         self.on_save_problem = on_save_problem or (lambda _text: None)
         self.save_problem = ""  # why the last save failed; "" when the file is up to date
         self.failures: list[str] = []  # one line per fallback provider that failed first
+        self.context_tokens: int | None = None  # the answering model's context, when known
+        self.left_out = 0  # messages not sent to fit that context (tui/context.py)
 
     async def chunks(self) -> AsyncIterator[str]:
         # The session's streaming lock, held to the very end: a reply left `streaming` with
@@ -328,6 +330,21 @@ class Exchange:
                 "can be copied"
             )
 
+    def _fit(self, instance: Provider, model: str, history: list[dict[str, str]]) -> list:
+        """*history* as it fits *model*'s context (tui/context.py); the screen is told what
+        was left out. The session keeps every message."""
+        from .context import CONTEXT_OPTION, context_size, fit, left_out_notice
+
+        size = context_size(model, instance.settings.options.get(CONTEXT_OPTION))
+        max_tokens = (self.params or {}).get(
+            "max_tokens", instance.settings.params.get("max_tokens")
+        )
+        fitted = fit(history, size, max_tokens)
+        self.context_tokens, self.left_out = size, fitted.left_out
+        if said := left_out_notice(fitted, model):
+            self.on_notice(said)
+        return fitted.messages
+
     def _candidates(self) -> list[tuple[str, str]]:
         chosen = [(self.provider, self.model)]
         for name in self.core.config.fallback:
@@ -353,6 +370,7 @@ class Exchange:
         self, name: str, model: str, history: list[dict[str, str]]
     ) -> AsyncIterator[str]:
         instance = self.core.provider(name)
+        history = self._fit(instance, model, history)
         retried = False
         while True:
             cleaner = StreamCleaner() if self.clean else None

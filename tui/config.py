@@ -276,6 +276,9 @@ def _options(get: _Getter, table: dict[str, Any]) -> dict[str, Any]:
     for key in GENERATION_PARAMS:
         if key in options:
             _check_param(get, key, options[key])
+    context = options.get("context_tokens")  # tui/context.py's budget for this provider
+    if context is not None and not (type(context) is int and context > 0):
+        raise get._fail("context_tokens", "a positive whole number (of tokens)")
     return options
 
 

@@ -100,10 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
         "blank line",
     )
 
-    prov = commands.add_parser("providers", help="list providers, their flags and models")
+    prov = commands.add_parser(
+        "providers", help="list providers, their flags and models; add, rm or test one"
+    )
     prov.add_argument(
         "--live", action="store_true", help="ask each configured service for its models"
     )
+    _provider_actions(prov)
 
     sessions = commands.add_parser("sessions", help="list, show, export or remove conversations")
     sub = sessions.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -130,6 +133,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     keys.add_argument("--markdown", action="store_true", help="as a Markdown table (the README's)")
     return parser
+
+
+def _provider_actions(prov: argparse.ArgumentParser) -> None:
+    """``providers add|rm|test``: config.toml edited from scripts (tui/provider_admin.py)."""
+    sub = prov.add_subparsers(dest="action", metavar="ACTION")
+    add = sub.add_parser("add", help="add a provider to config.toml")
+    add.add_argument("name")
+    add.add_argument("--kind", required=True, help="openai, ollama, anthropic, ...")
+    add.add_argument("--base-url", metavar="URL")
+    add.add_argument("--key-env", metavar="VAR", help="the environment variable holding its key")
+    add.add_argument("--proxy", metavar="URL")
+    add.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        dest="models",
+        metavar="MODEL",
+        help="a model to list (repeatable)",
+    )
+    add.add_argument("--default-model", metavar="MODEL")
+    add.add_argument("--replace", action="store_true", help="change a provider already there")
+    rm = sub.add_parser("rm", help="remove a provider from config.toml")
+    rm.add_argument("name")
+    test = sub.add_parser("test", help="send a one-word prompt and show the reply")
+    test.add_argument("name")
+    test.add_argument("-m", "--model", dest="test_model", default="")
 
 
 def merge_session_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -254,7 +254,60 @@ async def _choose_session(core, args: argparse.Namespace):  # -> (Session, provi
 def _providers(args: argparse.Namespace, config: Config) -> int:
     import asyncio
 
+    action = getattr(args, "action", None)
+    if action in ("add", "rm"):
+        return _edit_providers(args, config)
+    if action == "test":
+        return asyncio.run(_test_provider(args, config))
     return asyncio.run(_providers_async(args, config))
+
+
+def _edit_providers(args: argparse.Namespace, config: Config) -> int:
+    from .provider_admin import ProviderForm, put_provider, remove_provider
+
+    try:
+        if args.action == "rm":
+            remove_provider(config, args.name)
+            print(f"removed {args.name} from {config.path}")
+            return EXIT_OK
+        form = ProviderForm(
+            name=args.name,
+            kind=args.kind,
+            base_url=args.base_url,
+            api_key_env=args.key_env,
+            proxy=args.proxy,
+            models=tuple(args.models),
+            default_model=args.default_model,
+        )
+        put_provider(config, form, replacing=args.replace)
+    except ConfigError as err:
+        _err(str(err))
+        return EXIT_USAGE
+    print(f"{'changed' if args.replace else 'added'} {args.name} in {config.path}")
+    return EXIT_OK
+
+
+async def _test_provider(args: argparse.Namespace, config: Config) -> int:
+    from .chat import Core
+    from .providers.errors import ProviderError
+    from .store import SessionStore
+
+    core = Core(config, SessionStore(Path("/nonexistent")))  # nothing is saved by a test
+    try:
+        core.check_choice(args.name, args.test_model)
+        model = core.model_for(args.name, args.test_model)
+        reply = await core.test_provider(args.name, model)
+    except ConfigError as err:
+        _err(str(err))
+        return EXIT_USAGE
+    except ProviderError as err:
+        _err(f"{args.name}: {err}")
+        return EXIT_FAILED
+    finally:
+        await core.aclose()
+    shown = clean(model) or "its default model"
+    print(f"{args.name} ({shown}) answered: {one_line(clean(reply), 200)}")
+    return EXIT_OK
 
 
 async def _providers_async(args: argparse.Namespace, config: Config) -> int:

@@ -42,11 +42,24 @@ def check_name(name: str) -> None:
 def put_provider(config: Config, form: ProviderForm, *, replacing: bool = False) -> Config:
     """Add *form* (or, *replacing*, change the provider of that name) and save. Returns the
     config as read back; ConfigError says why nothing was written."""
+    draft = replace(config, providers=dict(config.providers))
+    apply_form(draft, form, replacing=replacing)
+    return _save_checked(draft)
+
+
+def remove_provider(config: Config, name: str) -> Config:
+    """Remove ``[providers.NAME]`` and save; refused while the name is in use."""
+    draft = replace(config, providers=dict(config.providers))
+    apply_removal(draft, name)
+    return _save_checked(draft)
+
+
+def apply_form(config: Config, form: ProviderForm, *, replacing: bool = False) -> None:
+    """*form* into *config* (not saved: Services.change_config or put_provider saves)."""
     check_name(form.name)
     if form.kind not in KINDS:
         raise ConfigError(f"{form.kind!r} is not a provider kind (one of {', '.join(KINDS)})")
-    exists = form.name in config.providers
-    if exists and not replacing:
+    if form.name in config.providers and not replacing:
         raise ConfigError(
             f"a provider named {form.name!r} is already in {config.path}: remove it first "
             f"(chatterm providers rm {form.name}) or choose another name"
@@ -54,22 +67,22 @@ def put_provider(config: Config, form: ProviderForm, *, replacing: bool = False)
     if form.name in BUILTIN and form.kind != form.name:
         raise ConfigError(f"{form.name!r} is a built-in provider of kind {form.name!r}")
     old = config.providers.get(form.name)
-    entry = ProviderConfig(
+    same_kind = old is not None and old.kind == form.kind
+    config.providers[form.name] = ProviderConfig(
         name=form.name,
         kind=form.kind,
         base_url=form.base_url or None,
-        api_key=form.api_key or None,
+        # An edit that leaves the key empty keeps the one saved (the form shows it masked).
+        api_key=form.api_key or (old.api_key if same_kind and old else None),
         api_key_env=form.api_key_env or None,
         proxy=form.proxy or None,
         models=tuple(m for m in form.models if m),
         default_model=form.default_model or None,
-        options=dict(old.options) if old is not None and old.kind == form.kind else {},
+        options=dict(old.options) if same_kind and old else {},
     )
-    return _save_checked(config, {**config.providers, form.name: entry})
 
 
-def remove_provider(config: Config, name: str) -> Config:
-    """Remove ``[providers.NAME]`` and save; refused while the name is in use."""
+def apply_removal(config: Config, name: str) -> None:
     if name not in config.providers:
         where = "is built in and has no table" if name in BUILTIN else "is not"
         raise ConfigError(f"{name!r} {where} in {config.path}: nothing to remove")
@@ -77,13 +90,25 @@ def remove_provider(config: Config, name: str) -> Config:
         raise ConfigError(f"{name!r} is default_provider: choose another default first")
     if name in config.fallback:
         raise ConfigError(f"{name!r} is in fallback: take it out of fallback first")
-    providers = {k: v for k, v in config.providers.items() if k != name}
-    return _save_checked(config, providers)
+    del config.providers[name]
 
 
-def _save_checked(config: Config, providers: dict[str, ProviderConfig]) -> Config:
-    changed = replace(config, providers=providers)
-    checked = validated(changed)  # raises ConfigError with load()'s own message
-    save(changed)
-    checked.document = changed.document
+def form_of(config: Config, name: str) -> ProviderForm:
+    """The form for editing provider *name* as config.toml has it (its key left out)."""
+    entry = config.provider_config(name)
+    return ProviderForm(
+        name=name,
+        kind=entry.kind,
+        base_url=entry.base_url,
+        api_key_env=entry.api_key_env,
+        proxy=entry.proxy,
+        models=entry.models,
+        default_model=entry.default_model,
+    )
+
+
+def _save_checked(draft: Config) -> Config:
+    checked = validated(draft)  # raises ConfigError with load()'s own message
+    save(draft)
+    checked.document = draft.document
     return checked

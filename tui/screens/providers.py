@@ -1,4 +1,6 @@
-"""F4: every provider, its state and models; enter an API key; send a test prompt.
+"""F4: every provider, its state and models; enter an API key; send a test prompt; add,
+change or remove a provider (the form is tui/screens/provider_form.py, the checks and the
+save tui/provider_admin.py, as for ``chatterm providers add|rm``).
 
 A key typed here goes into config.toml only (mode 0600) and is shown masked from then
 on; no full key is ever drawn, logged or put in a notification.
@@ -7,6 +9,7 @@ on; no full key is ever drawn, logged or put in a notification.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from rich.table import Table
 from rich.text import Text
@@ -20,11 +23,13 @@ from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..config import Config, ConfigError, ProviderConfig
+from ..provider_admin import ProviderForm, apply_form, apply_removal, form_of
 from ..providers.base import LIVE_LIST_TIMEOUT, Provider
 from ..providers.errors import ProviderError
 from ..sanitize import mask_url, one_line
 from ..services import Services
 from ..widgets.bindings import bindings
+from .provider_form import ProviderFormScreen, Submit
 
 MODELS_SHOWN = 30  # a live list can hold hundreds; the picker (F2) is where to browse them
 # Below this many columns the list and the details are stacked, not side by side: beside a
@@ -79,12 +84,15 @@ class ProvidersScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._fill_list(self._selected)
+        self.query_one("#provider-list", OptionList).focus()
+
+    def _fill_list(self, selected: str | None) -> None:
         self._names = list(self.services.core.provider_names())
         provider_list = self.query_one("#provider-list", OptionList)
         provider_list.set_options(Option(self._list_item(name)) for name in self._names)
-        start = self._names.index(self._selected) if self._selected in self._names else 0
+        start = self._names.index(selected) if selected in self._names else 0
         provider_list.highlighted = start
-        provider_list.focus()
         self._show(self._names[start])
 
     # -- what is shown ----------------------------------------------------------------------
@@ -236,6 +244,70 @@ class ProvidersScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    # -- add, change, remove ----------------------------------------------------------------
+    def action_add_provider(self) -> None:
+        self.app.push_screen(ProviderFormScreen(self._submitter(replacing=False)), self._saved)
+
+    def action_edit_provider(self) -> None:
+        name = self.selected
+        config = self.services.config
+        form = form_of(config, name)
+        has_key = bool(name in config.providers and config.providers[name].api_key)
+        screen = ProviderFormScreen(self._submitter(replacing=True), form, has_key=has_key)
+        self.app.push_screen(screen, self._saved)
+
+    def _submitter(self, *, replacing: bool) -> Submit:
+        async def submit(form: ProviderForm) -> str:
+            def change(config: Config) -> None:
+                apply_form(config, form, replacing=replacing)
+
+            return await self._change(change)
+
+        return submit
+
+    async def _change(self, change: Callable[[Config], None]) -> str:
+        """Why the change was not saved ("" when it was): the file's own message."""
+        try:
+            await self.services.change_config(change)
+        except ConfigError as err:  # its message names the setting, never a key
+            return str(err)
+        except OSError as err:
+            return f"could not save {self.services.config.path}: {err.strerror}"
+        return ""
+
+    def _saved(self, name: str | None) -> None:
+        if name is None:
+            return
+        self._live.pop(name, None)
+        self._tests.pop(name, None)
+        self._fill_list(name)
+        path = self.services.config.path
+        self.notify(f"Saved {one_line(name, 30)} to {path}", markup=False)
+
+    def action_remove_provider(self) -> None:
+        from .sessions import ConfirmScreen
+
+        name = self.selected
+        if name not in self.services.config.providers:
+            self.notify(f"{one_line(name, 30)} is built in: nothing to remove.", markup=False)
+            return
+
+        async def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            if problem := await self._change(lambda config: apply_removal(config, name)):
+                self.notify(
+                    one_line(problem, 400), title="Not removed", severity="error", markup=False
+                )
+                return
+            self._fill_list(None)
+            self.notify(
+                f"Removed {one_line(name, 30)} from {self.services.config.path}", markup=False
+            )
+
+        question = f"Remove {one_line(name, 30)} from config.toml? y/n"
+        self.app.push_screen(ConfirmScreen(question), confirmed)
 
     @on(Input.Submitted, "#provider-key")
     async def _key_submitted(self, event: Input.Submitted) -> None:

@@ -118,6 +118,8 @@ def _environment(folder: Path) -> dict[str, str | None]:
     changes: dict[str, str | None] = {
         "TZ": "UTC",  # the sessions screen and the log show local times
         "CHATTERM_DATA_DIR": str(folder),  # whatever writes to the data folder writes here
+        # A developer's cached live model lists would show in F2 and F4.
+        "CHATTERM_CACHE_DIR": str(folder / "cache"),
     }
     for name in os.environ:
         if name.endswith("_API_KEY") or name in _UNSET:

@@ -9,10 +9,12 @@ failure leaves the config in force exactly as it was.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import clipboard, keymap
 from .chat import Core
@@ -22,6 +24,9 @@ from .history import PromptHistory
 from .link import Link, decide
 from .state import RecentModels
 from .store import SessionStore
+
+if TYPE_CHECKING:  # model_lists imports the providers' base, which imports httpx
+    from .model_lists import ModelLists
 
 
 @dataclass
@@ -43,6 +48,14 @@ class Services:
     @property
     def config(self) -> Config:
         return self.core.config
+
+    @functools.cached_property
+    def model_lists(self) -> ModelLists:
+        """The live model lists and their cache (tui/model_lists.py), one for every screen,
+        so a list fetched for F4 is the one F2 shows and a failure is not asked again."""
+        from .model_lists import ModelLists
+
+        return ModelLists.default()
 
     @property
     def store(self) -> SessionStore:

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from tests.app.host import HostApp, host_config, screen_text
-from tests.servers import OpenAIServer
+from tests.servers import OpenAIServer, free_port
 from tui.config import ProviderConfig
 from tui.screens.providers import ProvidersScreen, mask_key
 
@@ -135,6 +135,19 @@ async def test_live_models_load_in_a_worker(tmp_path: Path) -> None:
             models = widget_text(screen, "#provider-models")
             assert "loading…" not in models
             assert "gpt-live-1, gpt-live-2" in models
+            assert "live, just now" in models  # where the list came from
+
+
+async def test_a_live_list_that_fails_says_why(tmp_path: Path) -> None:
+    config = host_config(tmp_path)
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    config.providers["lan"] = ProviderConfig(name="lan", kind="openai", base_url=url)
+    async with HostApp(config).run_test(size=(100, 30)) as pilot:
+        screen = await open_providers(pilot, "lan")
+        await settle(pilot, screen)
+        models = widget_text(screen, "#provider-models")
+        assert "(none listed)" in models and "gpt-4o" not in models  # no OpenAI built-ins
+        assert f"live list failed: unreachable: {url}" in models
 
 
 async def test_escape_and_q_go_back(tmp_path: Path) -> None:

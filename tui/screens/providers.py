@@ -66,7 +66,7 @@ class ProvidersScreen(Screen[None]):
         self.services = services
         self._names: list[str] = []
         self._selected = selected
-        self._live: dict[str, list[str]] = {}  # live model lists, asked once per visit
+        self._asked: set[str] = set()  # providers whose live list was asked for on this visit
         self._tests: dict[str, tuple[str, str]] = {}  # name -> (text, "" | "-ok" | "-error")
 
     def compose(self) -> ComposeResult:
@@ -171,8 +171,9 @@ class ProvidersScreen(Screen[None]):
 
     def _show_models(self, name: str) -> None:
         provider = self._provider(name)
-        loading = provider.has_live_list() and provider.configured and name not in self._live
-        models = self._live.get(name) or list(provider.instance_models)
+        loading = provider.has_live_list() and name not in self._asked
+        listed = self.services.model_lists.current(provider)
+        models = listed.models
         text = ", ".join(one_line(m, 60) for m in models[:MODELS_SHOWN]) or "(none listed)"
         if len(models) > MODELS_SHOWN:
             text += f", … ({len(models) - MODELS_SHOWN} more in F2)"
@@ -183,6 +184,8 @@ class ProvidersScreen(Screen[None]):
                 ("  loading…" if loading else ""),
                 "\n",
                 text,
+                "\n",
+                (one_line(listed.describe(), 300), "dim"),  # where the list came from, or why not
             )
         )
         if loading:
@@ -198,12 +201,15 @@ class ProvidersScreen(Screen[None]):
     # -- workers ----------------------------------------------------------------------------
     @work(exclusive=True, group="provider-models")
     async def _load_models(self, name: str) -> None:
+        """The live list, asked once per visit (F4 is where one checks a provider); the
+        cache (Services.model_lists) keeps it for F2 and says why when it fails."""
+        provider = self._provider(name)
         try:
             async with asyncio.timeout(LIVE_LIST_TIMEOUT):
-                models = await self._provider(name).list_models()
-        except Exception:  # the static list stays: a menu is never worth an error here
-            models = []
-        self._live[name] = [m for m in models if isinstance(m, str) and m]
+                await self.services.model_lists.refresh(provider, force=True)
+        except TimeoutError:
+            pass  # the cached or static list stays, said to be what it is
+        self._asked.add(name)
         if name == self.selected:
             self._show_models(name)
 
@@ -279,7 +285,7 @@ class ProvidersScreen(Screen[None]):
     def _saved(self, name: str | None) -> None:
         if name is None:
             return
-        self._live.pop(name, None)
+        self._asked.discard(name)
         self._tests.pop(name, None)
         self._fill_list(name)
         path = self.services.config.path
@@ -319,7 +325,7 @@ class ProvidersScreen(Screen[None]):
             return
         if not await self._save_key(name, key):
             return
-        self._live.pop(name, None)
+        self._asked.discard(name)
         self._refresh_list()
         self._show(name)
         path = self.services.config.path

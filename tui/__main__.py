@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     prov.add_argument(
         "--live", action="store_true", help="ask each configured service for its models"
     )
+    prov.add_argument(
+        "--all", action="store_true", help="also the g4f providers marked not working"
+    )
     _provider_actions(prov)
 
     sessions = commands.add_parser("sessions", help="list, show, export or remove conversations")

@@ -46,8 +46,19 @@ class Core:
             self._instances[name] = registry.build(self.config.settings_for(name))
         return self._instances[name]
 
-    def provider_names(self) -> list[str]:
-        return self.config.provider_names()
+    def provider_names(self, *, g4f: bool = False, not_working: bool = False) -> list[str]:
+        """The configured and built-in providers; with *g4f*, then the installed g4f's
+        (``g4f/NAME``, importing it: only for lists a user asked for), those marked not
+        working only with *not_working*."""
+        names = self.config.provider_names()
+        if g4f:
+            from .providers import g4f_installed
+
+            if g4f_installed():
+                from .providers.g4f_bridge import names as g4f_names
+
+                names += [n for n in g4f_names(include_not_working=not_working) if n not in names]
+        return names
 
     async def forget(self, name: str | None = None) -> None:
         """Drop cached instances after settings change, so the next call uses the new ones.
@@ -122,7 +133,7 @@ class Core:
 
     def check_choice(self, provider: str, model: str) -> None:
         """Usage errors before anything is sent: unknown provider, fixed-list model."""
-        if provider not in self.provider_names():
+        if not self.config.knows(provider):
             raise ConfigError(
                 f"unknown provider {provider!r}; known: {', '.join(self.provider_names())}"
             )

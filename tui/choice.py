@@ -66,7 +66,7 @@ def reopen(
     """A loaded conversation, ready to talk in: a provider it names that is gone, or
     none, becomes the default; then ``-p`` / ``-m`` apply."""
     notices = []
-    if loaded.provider and loaded.provider not in core.provider_names():
+    if loaded.provider and not core.config.knows(loaded.provider):
         name, model = core.default_choice()
         # The provider comes from the session file: untrusted, shown only as plain text.
         notices.append(f"{loaded.provider} is not configured any more; using {name}.")
@@ -80,7 +80,7 @@ def reopen(
 
 def _override(core: Core, session: Session, provider: str | None, model: str | None) -> None:
     """``-p`` / ``-m`` over a reopened conversation: the same provider keeps its model."""
-    if provider and provider not in core.provider_names():
+    if provider and not core.config.knows(provider):
         core.check_choice(provider, "")  # raises, naming the known ones
     name = provider or session.provider
     if model:

@@ -318,7 +318,7 @@ async def _providers_async(args: argparse.Namespace, config: Config) -> int:
     core = Core(config, SessionStore(Path("/nonexistent")))  # no session is touched here
     lists = ModelLists.default()
     try:
-        for name in core.provider_names():
+        for name in core.provider_names(g4f=True, not_working=args.all):
             p = core.provider(name)
             flags = p.flags()
             configured = "configured" if p.configured else "needs key: " + p.key_hint()

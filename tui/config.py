@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from .keymap import KeymapError, parse_overrides
 from .link import DEFAULT_MOUSE, DEFAULT_REDRAW, MOUSE_MODES, REDRAW_MODES
-from .providers import KINDS
+from .providers import KINDS, g4f_installed, is_g4f_name
 from .providers.settings import GENERATION_PARAMS, ProviderSettings
 from .sanitize import clean, one_line
 
@@ -83,11 +83,18 @@ class Config:
         """Built-in providers first, then the user's own instances."""
         return list(BUILTIN) + [n for n in self.providers if n not in BUILTIN]
 
+    def knows(self, name: str) -> bool:
+        """Is *name* a provider: built in, configured, or a g4f/NAME with the extra there
+        (whether g4f has that class is found when it is first used)."""
+        return name in self.provider_names() or (is_g4f_name(name) and g4f_installed())
+
     def provider_config(self, name: str) -> ProviderConfig:
         if name in self.providers:
             return self.providers[name]
         if name in BUILTIN:
             return ProviderConfig(name=name, kind=name)
+        if is_g4f_name(name) and g4f_installed():
+            return ProviderConfig(name=name, kind="g4f")
         known = ", ".join(self.provider_names())
         raise ConfigError(f"unknown provider {name!r}; known: {known}")
 
@@ -230,7 +237,7 @@ def _parse(path: Path, doc: dict[str, Any]) -> Config:
             raise ConfigError(f"{path}: providers.{name} must be a table")
         config.providers[name] = _parse_provider(path, name, table)
     for name in [config.default_provider, *config.fallback]:
-        if name and name not in config.provider_names():
+        if name and not config.knows(name):
             where = "default_provider or fallback"
             raise ConfigError(f"{path}: unknown provider {name!r} (in {where})")
     if "keys" in doc:
@@ -243,7 +250,7 @@ def _parse(path: Path, doc: dict[str, Any]) -> Config:
 
 def _parse_provider(path: Path, name: str, table: dict[str, Any]) -> ProviderConfig:
     get = _Getter(path, table, f"providers.{name}.")
-    kind = get.str("kind") or name
+    kind = get.str("kind") or ("g4f" if is_g4f_name(name) else name)
     if kind not in KINDS:
         raise ConfigError(
             f"{path}: providers.{name}.kind = {kind!r} is not a provider kind "

@@ -158,3 +158,18 @@ async def test_escape_and_q_go_back(tmp_path: Path) -> None:
         await open_providers(pilot)
         await pilot.press("q")
         assert not isinstance(pilot.app.screen, ProvidersScreen)
+
+
+async def test_the_g4f_providers_are_listed_with_their_own_declarations(tmp_path: Path) -> None:
+    from tui.providers import g4f_bridge
+
+    classes = g4f_bridge.provider_classes()
+    working = [n for n, c in classes.items() if g4f_bridge.declared(c, "working", False) is True]
+    broken = [n for n, c in classes.items() if g4f_bridge.declared(c, "working", False) is False]
+    async with HostApp(host_config(tmp_path)).run_test(size=(100, 30)) as pilot:
+        screen = await open_providers(pilot, f"g4f/{working[0]}")
+        await settle(pilot, screen)
+        assert screen.selected == f"g4f/{working[0]}"
+        assert "(g4f)" in screen_text(pilot.app)  # its label, from its class
+        assert all(f"g4f/{n}" in screen._names for n in working)
+        assert not any(f"g4f/{n}" in screen._names for n in broken)  # hidden, as asked

@@ -61,7 +61,7 @@ def test_context_sizes_come_from_the_setting_then_the_table() -> None:
 def test_context_tokens_in_the_config_must_be_a_positive_whole_number(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[providers.local]\nkind = "openai"\ncontext_tokens = "lots"\n')
-    with pytest.raises(ConfigError, match="providers.local.context_tokens must be a positive"):
+    with pytest.raises(ConfigError, match=r"providers\.local\.context_tokens must be a positive"):
         load(path)
 
 

@@ -30,7 +30,7 @@ def test_choosing_the_default_provider_does_not_import_httpx() -> None:
         "store = SessionStore(Path(tempfile.mkdtemp()))\n"
         "core = Core(Config(path=Path('/nonexistent/config.toml')), store)\n"
         "print('CHOICE', core.default_choice())\n"
-        "print('CONFIGURED', [core.provider(kind).configured for kind in KINDS])\n"
+        "print('CONFIGURED', [core.provider(n).configured for n in core.provider_names()])\n"
         "print('HTTPX', 'httpx' in sys.modules)\n"
     )
     out = _run(code)

@@ -15,11 +15,26 @@ KINDS: dict[str, str] = {
     "ollama": "ollama:OllamaProvider",
     "raycast": "raycast:RaycastProvider",
     "voigpt": "voigpt:VoiGptProvider",
+    "g4f": "g4f_bridge:G4FProvider",  # g4f/NAME, with the [g4f] extra (g4f_bridge.py)
 }
 # kind -> its standard key variable, for reading config without importing every kind
 # (`chatterm sessions list` would import asyncio and httpx for it); a test checks that it
 # matches each class's ``api_key_env``.
 KEY_ENV: dict[str, str] = {"openai": "OPENAI_API_KEY", "raycast": "RAYCAST_API_KEY"}
+
+
+G4F_PREFIX = "g4f/"  # g4f/NAME: a gpt4free provider class, with the [g4f] extra
+
+
+def g4f_installed() -> bool:
+    """Is the [g4f] extra there? Asked without importing g4f (start-up stays as fast)."""
+    from importlib.util import find_spec
+
+    return find_spec("g4f") is not None
+
+
+def is_g4f_name(name: str) -> bool:
+    return name.startswith(G4F_PREFIX) and len(name) > len(G4F_PREFIX)
 
 
 def provider_class(kind: str) -> type[Provider]:

@@ -88,7 +88,7 @@ class ProvidersScreen(Screen[None]):
         self.query_one("#provider-list", OptionList).focus()
 
     def _fill_list(self, selected: str | None) -> None:
-        self._names = list(self.services.core.provider_names())
+        self._names = list(self.services.core.provider_names(g4f=True))
         provider_list = self.query_one("#provider-list", OptionList)
         provider_list.set_options(Option(self._list_item(name)) for name in self._names)
         start = self._names.index(selected) if selected in self._names else 0

@@ -9,7 +9,7 @@ write itself is ``config.save`` (atomic, mode 0600, a hand-edited file kept as .
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from .config import BUILTIN, Config, ConfigError, ProviderConfig, save, validated
 from .providers import KINDS
@@ -17,18 +17,9 @@ from .providers import KINDS
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a TOML bare key, and no "/" (picker)
 
 
-@dataclass(frozen=True)
-class ProviderForm:
-    """What the user gives for one provider; None or empty: not set."""
-
-    name: str
-    kind: str
-    base_url: str | None = None
-    api_key: str | None = None
-    api_key_env: str | None = None
-    proxy: str | None = None
-    models: tuple[str, ...] = ()
-    default_model: str | None = None
+# What the user gives for one provider is a ProviderConfig; its options are not asked for:
+# an edit keeps those the provider had (max_reply_chars, temperature...).
+ProviderForm = ProviderConfig
 
 
 def check_name(name: str) -> None:
@@ -95,16 +86,7 @@ def apply_removal(config: Config, name: str) -> None:
 
 def form_of(config: Config, name: str) -> ProviderForm:
     """The form for editing provider *name* as config.toml has it (its key left out)."""
-    entry = config.provider_config(name)
-    return ProviderForm(
-        name=name,
-        kind=entry.kind,
-        base_url=entry.base_url,
-        api_key_env=entry.api_key_env,
-        proxy=entry.proxy,
-        models=entry.models,
-        default_model=entry.default_model,
-    )
+    return replace(config.provider_config(name), api_key=None, options={})
 
 
 def _save_checked(draft: Config) -> Config:

@@ -2,8 +2,8 @@
 
 An attachment is text the user chose to send (a file, or what was piped to ``chatterm``).
 It is read whole and checked before anything is sent: at most ``attachment_limit`` KB
-(config.toml; 1 KB = 1024 bytes), UTF-8 text without NUL bytes, not an image (refused
-with "images are not supported yet"), and holding none of the secrets chatterm is
+(config.toml; 1 KB = 1024 bytes), UTF-8 text without NUL bytes, and holding none of the
+secrets chatterm is
 configured with (an API key in a pasted ``.env`` would otherwise go to the provider and
 into the session file). The text is cleaned (``sanitize.clean``) once, here: what is sent
 is what the log, the file and a later turn's history show.
@@ -19,6 +19,10 @@ The fence is one backtick longer than the longest run of backticks in the text (
 three), so nothing inside can close it. The message keeps the whole text sent as its
 ``content`` and one ``store.Attachment`` record per file (path, name, size, sha256, and
 the block's length), so the prompt as typed and the blocks can be told apart again.
+
+An image file (PNG, JPEG, WebP, GIF; at most ``images.IMAGE_LIMIT``) is an attachment too,
+sent as an image part to models that take images (tui/images.py): its record has its
+``mime`` and no block, and its bytes are read again from its path whenever it is sent.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .images import IMAGE_LIMIT, sniff
 from .sanitize import clean, one_line
 from .store.model import Attachment
 
@@ -78,11 +83,12 @@ class Loaded:
     path: str  # absolute, or "-" for piped text
     size: int  # bytes of the file
     sha256: str  # of those bytes
-    block: str  # the fenced block, as sent (cleaned)
+    block: str  # the fenced block, as sent (cleaned); "" for an image
+    mime: str = ""  # an image's type: it goes as an image part (tui/images.py), not as text
 
     @property
     def chip(self) -> str:
-        return chip(self.name, self.size)
+        return chip(self.name, self.size, self.mime)
 
 
 def limit_bytes(limit_kb: int) -> int:
@@ -100,9 +106,10 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def chip(name: str, size: int) -> str:
+def chip(name: str, size: int, mime: str = "") -> str:
     """One line for a pending attachment and for a sent one in the log."""
-    return f"▣ {one_line(name, NAME_LIMIT)} · {human_size(size)}"
+    kind = " · image" if mime else ""
+    return f"▣ {one_line(name, NAME_LIMIT)} · {human_size(size)}{kind}"
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -130,19 +137,34 @@ def read_file(
             raise AttachmentError(f"{shown} is a folder: attach the files in it one by one")
         if not stat.S_ISREG(info.st_mode):
             raise AttachmentError(f"{shown} is not a regular file")
-        if info.st_size > limit:
-            raise AttachmentError(_too_big(shown, info.st_size, limit))
+        most = max(limit, IMAGE_LIMIT)  # an image has its own bound
         with path.open("rb") as handle:
-            raw = handle.read(limit + 1)
+            if info.st_size > most:  # too big either way: its first bytes say which bound
+                image = sniff(handle.read(16))
+                bound, what = (IMAGE_LIMIT, "an image") if image else (limit, "")
+                raise AttachmentError(_too_big(shown, info.st_size, bound, what=what))
+            raw = handle.read(most + 1)
     except FileNotFoundError:
         raise AttachmentError(f"{shown}: no such file") from None
     except PermissionError:
         raise AttachmentError(f"{shown}: permission denied") from None
     except OSError as err:
         raise AttachmentError(f"{shown}: cannot read it ({err.strerror or err})") from None
-    if len(raw) > limit:  # it grew since stat
-        raise AttachmentError(_too_big(shown, len(raw), limit, at_least=True))
+    if mime := sniff(raw):
+        if len(raw) > IMAGE_LIMIT:
+            raise AttachmentError(_too_big(shown, len(raw), IMAGE_LIMIT, what="an image"))
+        return image_of(raw, mime, name=path.name, path=os.path.abspath(path))
+    if len(raw) > limit:  # over the text limit (read whole), or past the most read
+        raise AttachmentError(_too_big(shown, len(raw), limit, at_least=len(raw) > most))
     return from_bytes(raw, name=path.name, path=os.path.abspath(path), secrets=secrets, shown=shown)
+
+
+def image_of(raw: bytes, mime: str, *, name: str, path: str) -> Loaded:
+    """An image to send as an image part: its record only (its bytes are read again when
+    it is sent, so the session file never holds them)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    name = one_line(name, NAME_LIMIT) or "image"
+    return Loaded(name=name, path=path, size=len(raw), sha256=digest, block="", mime=mime)
 
 
 def read_files(paths: Iterable[str], *, limit: int, secrets: Iterable[str] = ()) -> list[Loaded]:
@@ -203,9 +225,9 @@ def refusal(raw: bytes) -> str | None:
     """Why *raw* is not text to attach ("is an image…"), or None."""
     for magic, kind in _IMAGES:
         if raw.startswith(magic):
-            return f"is an image ({kind}): images are not supported yet"
+            return f"is an image ({kind}): attach it as a file (-a FILE or ctrl+f)"
     if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
-        return "is an image (WebP): images are not supported yet"
+        return "is an image (WebP): attach it as a file (-a FILE or ctrl+f)"
     if b"\0" in raw:
         return "is a binary file (it holds NUL bytes): only text can be attached"
     try:
@@ -215,8 +237,10 @@ def refusal(raw: bytes) -> str | None:
     return None
 
 
-def _too_big(shown: str, size: int, limit: int, *, at_least: bool = False) -> str:
+def _too_big(shown: str, size: int, limit: int, *, at_least: bool = False, what: str = "") -> str:
     more = "more than " if at_least else ""
+    if what:  # an image: its own bound, which no setting raises
+        return f"{shown} is {more}{human_size(size)}: {what} may be at most {human_size(limit)}"
     return (
         f"{shown} is {more}{human_size(size)}, over the attachment limit of "
         f"{human_size(limit)} (attachment_limit in config.toml, in KB)"
@@ -261,11 +285,16 @@ def compose(prompt: str, loaded: Sequence[Loaded]) -> tuple[str, list[Attachment
     content = prompt
     records = []
     for item in loaded:
-        part = f"{SEPARATOR}{item.block}" if content else item.block
+        part = "" if item.mime else f"{SEPARATOR}{item.block}" if content else item.block
         content += part
         records.append(
             Attachment(
-                name=item.name, path=item.path, size=item.size, sha256=item.sha256, chars=len(part)
+                name=item.name,
+                path=item.path,
+                size=item.size,
+                sha256=item.sha256,
+                chars=len(part),
+                mime=item.mime,
             )
         )
     return content, records
@@ -273,9 +302,17 @@ def compose(prompt: str, loaded: Sequence[Loaded]) -> tuple[str, list[Attachment
 
 def restore(records: Sequence[Attachment], blocks: Sequence[str]) -> list[Loaded]:
     """The attachments of a sent prompt, ready to send again (edit and resend)."""
+    texts = iter(blocks)  # one block per text record, in order; images have none
     return [
-        Loaded(name=a.name, path=a.path, size=a.size, sha256=a.sha256, block=b)
-        for a, b in zip(records, blocks, strict=True)
+        Loaded(
+            name=a.name,
+            path=a.path,
+            size=a.size,
+            sha256=a.sha256,
+            block="" if a.mime else next(texts),
+            mime=a.mime,
+        )
+        for a in records
     ]
 
 

@@ -11,11 +11,11 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import providers as registry
 from .config import Config, ConfigError
-from .providers.errors import EmptyReply, ProviderError, RateLimited, UnknownModel
+from .providers.errors import BadSetting, EmptyReply, ProviderError, RateLimited, UnknownModel
 from .providers.parts import Finish, Part, Reasoning, Usage
 from .sanitize import StreamCleaner, one_line
 from .store import Message, Session, SessionError, SessionStore
@@ -130,6 +130,24 @@ class Core:
             if sum(map(len, parts)) >= limit:
                 break
         return ("".join(parts) + cleaner.flush())[:limit]
+
+    def takes_images(self, provider: str, model: str) -> bool:
+        from .images import takes_images
+
+        instance = self.provider(provider)
+        return instance.sends_images and takes_images(model, instance.settings.options)
+
+    def check_images(self, provider: str, model: str, files: Sequence[Any]) -> None:
+        """Before anything is sent: an image attached for a model that takes none is refused
+        (BadSetting, a usage error), naming the first such file."""
+        image = next((f for f in files if getattr(f, "mime", "")), None)
+        if image is not None and not self.takes_images(provider, model):
+            raise BadSetting(
+                f"cannot attach: {image.path} is an image and {model or provider} takes no "
+                f"images: choose a vision model (-m, F2), or set vision = true in "
+                f"[providers.{provider}] if it does take them",
+                provider="",
+            )
 
     def check_choice(self, provider: str, model: str) -> None:
         """Usage errors before anything is sent: unknown provider, fixed-list model."""
@@ -356,6 +374,39 @@ class Exchange:
             self.on_notice(said)
         return fitted.messages
 
+    def _with_images(self, instance: Provider, model: str, history: list) -> list:
+        """Each prompt's image records (Session.history) as the bytes to send (tui/images.py).
+        The prompt being sent refuses a model that takes no images, or an image that cannot
+        be read as it was attached; an earlier prompt's images are then left out, said once."""
+        from .images import ImageError, load, takes_images
+
+        takes = instance.sends_images and takes_images(model, instance.settings.options)
+        out, left_out = [], 0
+        for n, entry in enumerate(history):
+            records = entry.get("images")
+            if not records:
+                out.append(entry)
+                continue
+            current = n == len(history) - 1 and self.prompt is not None
+            entry = {k: v for k, v in entry.items() if k != "images"}
+            if not takes and current:
+                raise BadSetting(
+                    f"{model or instance.name} takes no images: choose a vision model (F2), "
+                    f"or set vision = true in [providers.{instance.name}] if it does take them",
+                    provider=instance.name,
+                )
+            try:
+                loaded = [load(r.path, r.sha256, r.name) for r in records] if takes else []
+            except ImageError as err:
+                if current:
+                    raise BadSetting(str(err), provider=instance.name) from None
+                loaded = []
+            left_out += len(records) - len(loaded)
+            out.append({**entry, "images": loaded} if loaded else entry)
+        if left_out:
+            self.on_notice(f"{left_out} image(s) of earlier prompts not sent to {model}")
+        return out
+
     def _candidates(self) -> list[tuple[str, str]]:
         chosen = [(self.provider, self.model)]
         for name in self.core.config.fallback:
@@ -381,7 +432,7 @@ class Exchange:
         self, name: str, model: str, history: list[dict[str, str]]
     ) -> AsyncIterator[str]:
         instance = self.core.provider(name)
-        history = self._fit(instance, model, history)
+        history = self._with_images(instance, model, self._fit(instance, model, history))
         retried = False
         while True:
             cleaner = StreamCleaner() if self.clean else None

@@ -132,6 +132,7 @@ async def _ask_async(
     try:
         try:
             session, provider, model = await _choose_session(core, args)  # checked there
+            core.check_images(provider, model, files or [])
         except (ConfigError, SessionError, ProviderError) as err:
             _err(str(err))
             return EXIT_USAGE

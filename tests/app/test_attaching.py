@@ -147,8 +147,9 @@ async def test_a_chip_is_removed_from_the_chips_with_delete(tmp_path: Path, fold
     [
         ("blob.bin", b"\x00\x01\x02binary", "is a binary file"),
         ("big.txt", b"x" * 2048, "over the attachment limit of 1.0 KB"),
-        ("photo.png", b"\x89PNG\r\n\x1a\n\0\0", "images are not supported yet"),
+        ("photo.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 6_000_000, "an image may be at most 5.0 MB"),
     ],
+    ids=["binary", "too big", "image too big"],
 )
 async def test_a_file_that_cannot_be_attached_is_refused_with_the_reason(
     tmp_path: Path, folder: Path, name: str, content: bytes, words: str

@@ -99,11 +99,11 @@ def test_piped_text_still_follows_the_prompt_and_the_files_come_last(
 @pytest.mark.parametrize(
     ("content", "words"),
     [
-        (b"\x89PNG\r\n\x1a\n....", "is an image (PNG): images are not supported yet"),
+        (b"\x89PNG\r\n\x1a\n....", "is an image and echo takes no images"),
         (b"bin\0ary", "is a binary file"),
         (b"x" * 3000, "over the attachment limit of 2.0 KB"),
     ],
-    ids=["image", "binary", "too-big"],
+    ids=["image for a model without vision", "binary", "too-big"],
 )
 def test_a_file_that_cannot_be_attached_is_a_usage_error_and_nothing_is_sent(
     home: dict[str, str], tmp_path: Path, content: bytes, words: str

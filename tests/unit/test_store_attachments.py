@@ -90,7 +90,7 @@ def test_an_attachments_unknown_keys_and_tables_survive_a_rewrite(tmp_path: Path
     session = conversation(tmp_path)
     session.messages[0].extra = {"rating": 5, "ui": {"pinned": True}}
     records = session.messages[0].attachments
-    records[0] = replace(records[0], extra={"mime": "text/x-python", "seen": {"by": "me"}})
+    records[0] = replace(records[0], extra={"lang": "text/x-python", "seen": {"by": "me"}})
     data = codec.dump(session)
     assert codec.parse_document(data, "s-1", MTIME) == session
     assert tomllib.loads(data.decode())["messages"][0]["rating"] == 5  # still the message's

@@ -65,6 +65,8 @@ class Provider:
     default_model: ClassVar[str] = ""
     api_key_env: ClassVar[str | None] = None  # the standard environment variable for the key
     accepts_any_model: ClassVar[bool] = False  # True where the service hosts open-ended models
+    # Can its wire carry images (tui/images.py)? Which models take them is asked apart.
+    sends_images: ClassVar[bool] = False
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings

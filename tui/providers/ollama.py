@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +37,7 @@ OPTION_NAMES |= {"seed": "seed"}
 
 class OllamaProvider(Provider):
     kind = "ollama"
+    sends_images = True  # base64 in message.images (wire_message)
     label = "Ollama"
     url = "https://ollama.com"
     default_base_url = DEFAULT_URL  # OLLAMA_HOST, when set, wins: see base_url
@@ -57,7 +58,7 @@ class OllamaProvider(Provider):
     ) -> AsyncIterator[Chunk]:
         body: dict[str, object] = {
             "model": model,
-            "messages": [dict(m) for m in messages],
+            "messages": [wire_message(m) for m in messages],
             "stream": True,
         }
         if options := {OPTION_NAMES[k]: v for k, v in (params or {}).items() if k in OPTION_NAMES}:
@@ -184,3 +185,12 @@ def host_from_env() -> str | None:
 
 def _short(value: Any) -> str:
     return one_line(json.dumps(value, ensure_ascii=False)[:200], 80)
+
+
+def wire_message(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A history message as Ollama takes it: images (tui/images.py) as base64 strings in
+    the message's own ``images`` list."""
+    out = {k: v for k, v in message.items() if k != "images"}
+    if images := message.get("images"):
+        out["images"] = [image["data"] for image in images]
+    return out

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..images import data_url
 from ..sanitize import one_line
 from .base import (
     ListFailed,
@@ -46,6 +47,7 @@ REASONING_FIELDS = ("reasoning_content", "reasoning")  # the first with text win
 
 class OpenAIProvider(Provider):
     kind = "openai"
+    sends_images = True  # image_url parts (wire_message)
     label = "OpenAI-compatible"
     url = "https://platform.openai.com"
     default_base_url = "https://api.openai.com/v1"
@@ -111,7 +113,7 @@ class OpenAIProvider(Provider):
             "Accept": "text/event-stream",
             "Content-Type": "application/json",
         }
-        body = {"model": model, "messages": [dict(m) for m in messages], "stream": True}
+        body = {"model": model, "messages": [wire_message(m) for m in messages], "stream": True}
         body |= params or {}  # temperature, top_p, max_tokens, seed: the same names here
         url = f"{self.base_url}/chat/completions"
         if self.sends_stream_options:
@@ -267,6 +269,17 @@ def usage_parts(usage: Any) -> Usage | None:
     if not isinstance(usage, dict):
         return None
     return usage_of(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+
+
+def wire_message(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A history message as OpenAI takes it: with images (tui/images.py), ``content`` is a
+    list of parts, the text first, then each image as an ``image_url`` data URL."""
+    out = {k: v for k, v in message.items() if k != "images"}
+    if images := message.get("images"):
+        text = [{"type": "text", "text": message.get("content", "")}]
+        pictures = [{"type": "image_url", "image_url": {"url": data_url(i)}} for i in images]
+        out["content"] = text + pictures
+    return out
 
 
 def is_private(url: str) -> bool:

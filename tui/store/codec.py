@@ -44,7 +44,7 @@ MESSAGE_KEYS = frozenset(("id", "role", "content", "created", "parent", *OPTIONA
 # [[messages.attachments]] tables: the files sent with a prompt (model.Attachment). A key of
 # that name holding anything else (``attachments = ["x.png"]``) is somebody's own: kept.
 ATTACHMENTS = frozenset(("attachments",))
-ATTACHMENT_KEYS = frozenset(("name", "path", "size", "sha256", "chars"))
+ATTACHMENT_KEYS = frozenset(("name", "path", "size", "sha256", "chars", "mime"))
 # A table header at the start of a line in tomli_w output (its strings never span lines).
 _TABLE_HEADER = re.compile(r"^(\[\[?)", re.MULTILINE)
 _DECLARED_SCHEMA = re.compile(rb"^[ \t]*schema[ \t]*=[ \t]*(\d{1,9})[ \t]*(?:#.*)?\r?$", re.M)
@@ -120,7 +120,8 @@ def _parts_set(m: Message) -> frozenset[str]:
 
 
 def attachment_fields(a: Attachment) -> dict[str, Any]:
-    return {"name": a.name, "path": a.path, "size": a.size, "sha256": a.sha256, "chars": a.chars}
+    fields = {"name": a.name, "path": a.path, "size": a.size, "sha256": a.sha256, "chars": a.chars}
+    return fields | {"mime": a.mime} if a.mime else fields  # an image's type (tui/images.py)
 
 
 def attachment_tables(array: str, m: Message) -> list[str]:
@@ -309,6 +310,7 @@ def _parse_attachments(items: list[dict], where: str) -> list[Attachment]:
                 size=_count(table, "size", at),
                 sha256=_text(table, "sha256", at, default=""),
                 chars=_count(table, "chars", at),
+                mime=_text(table, "mime", at, default=""),
                 extra=unknown_keys(table, ATTACHMENT_KEYS),
             )
         )

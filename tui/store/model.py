@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..sanitize import clean
 
@@ -61,6 +61,9 @@ class Attachment:
     size: int = 0
     sha256: str = ""
     chars: int = 0
+    # An image's MIME type (tui/images.py): its bytes went as an image part, not as text in
+    # ``content`` (so ``chars`` is 0), read again from ``path`` whenever it is sent.
+    mime: str = ""
     extra: dict = field(default_factory=dict)
 
 
@@ -111,15 +114,21 @@ class Session:
     # file when nobody else touched it, and merge when somebody did.
     _sync: SyncState | None = field(default=None, init=False, repr=False, compare=False)
 
-    def history(self) -> list[dict[str, str]]:
-        """The conversation as a provider wants it: system prompt first, then messages."""
-        out = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+    def history(self) -> list[dict[str, Any]]:
+        """The conversation as a provider wants it: system prompt first, then messages. A
+        prompt with images has their records under "images" (the core reads the bytes)."""
+        out: list[dict[str, Any]] = (
+            [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        )
         for m in self.messages:
             if m.role not in ROLES:
                 continue  # e.g. "tool" in a hand-written file: shown, never sent
             if not m.content and (m.role == "assistant" or m.status == "error"):
                 continue  # a reply that never got a word out tells the model nothing
-            out.append({"role": m.role, "content": m.content})
+            entry: dict[str, Any] = {"role": m.role, "content": m.content}
+            if images := [a for a in m.attachments if a.mime]:
+                entry["images"] = images
+            out.append(entry)
         return out
 
 
@@ -140,7 +149,8 @@ def split_content(m: Message) -> tuple[str, list[str]]:
     last ``chars`` characters of ``content``, one after another, each after a blank line
     (none before the first when nothing was typed) and opening with its name in backticks.
     When the records do not fit the text (a hand edit), all of it is the prompt."""
-    content, attachments = m.content, m.attachments
+    content = m.content
+    attachments = [a for a in m.attachments if not a.mime]  # images add no text
     total = sum(a.chars for a in attachments)
     if not attachments or not 0 < total <= len(content) or any(a.chars <= 0 for a in attachments):
         return content, []

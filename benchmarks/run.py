@@ -560,14 +560,22 @@ def precompile() -> None:
     compileall.compile_dir(str(Path(tui.__file__).parent), quiet=1)
 
 
-def run(sizes: Sizes, scenarios: list[str], log: Callable[[str], None] = print) -> Bench:
+# What --reasoning sends first: ~2 KB of thinking, in words (tests/servers.py splits it).
+REASONING = "Let me think about the question step by step before answering it. " * 30
+
+
+def run(
+    sizes: Sizes, scenarios: list[str], log: Callable[[str], None] = print, reasoning: str = ""
+) -> Bench:
     precompile()
     reply = REPLY_FILE.read_text("utf-8")
     paced_reply = _shortened(reply, sizes.paced_size)
     with (
         tempfile.TemporaryDirectory(prefix="chatterm-bench-") as tmp,
-        TimedServer(reply=reply, chunks=sizes.chunks) as full,
-        TimedServer(reply=paced_reply, chunks=sizes.paced_chunks, delay=sizes.pace) as paced,
+        TimedServer(reply=reply, chunks=sizes.chunks, reasoning=reasoning) as full,
+        TimedServer(
+            reply=paced_reply, chunks=sizes.paced_chunks, delay=sizes.pace, reasoning=reasoning
+        ) as paced,
     ):
         bench = Bench(sizes, reply, paced_reply, full, paced, Path(tmp))
         for run_index in range(sizes.runs):
@@ -601,6 +609,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=None, help="write the results here")
     parser.add_argument("--note", default="", help="a line for the report, e.g. the load")
+    parser.add_argument(
+        "--reasoning",
+        action="store_true",
+        help="the servers send reasoning (~2 KB) before each reply, as a reasoning model does",
+    )
     args = parser.parse_args(argv)
     sizes = Sizes.quick() if args.quick else Sizes()
     if args.runs is not None:
@@ -615,7 +628,9 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM ends the run through the finally blocks, so no app is left behind.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started, clock = datetime.now(UTC), time.perf_counter()
-    bench = run(sizes, scenarios, log=lambda line: print(line, file=sys.stderr, flush=True))
+    thinking = REASONING if args.reasoning else ""
+    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    bench = run(sizes, scenarios, log=log, reasoning=thinking)
     text = report(bench, started, time.perf_counter() - clock, scenarios, args.note)
     print(text)
     if out is not None:

@@ -65,8 +65,16 @@ async def test_status_line_shows_real_speed_first_token_and_input_tokens(tmp_pat
             line = status.speed_text()
             assert "tok/s" in line and "~" not in line.split("tok/s")[0]  # the service's
             assert "first token" in line
-            status.context_size = 1000  # the hook for the model's context size
-            assert "9 / 1000 tokens in" in status.speed_text()
+            assert " / " not in line  # m1's context is not known
+
+
+async def test_status_line_shows_input_tokens_against_the_models_context(tmp_path: Path) -> None:
+    with OpenAIServer(reply=["one ", "two ", "three"]) as server:
+        app = local_app(tmp_path, server.base_url)
+        app.services.config.providers["local"].options["context_tokens"] = 8192
+        async with app.run_test(size=SIZE) as pilot:
+            await ask(pilot, "hi")
+            await wait_until(pilot, lambda: "9 / 8192 tokens in" in screen_text(app))
 
 
 async def test_a_reply_at_the_token_limit_is_marked_and_continues_in_place(

@@ -216,6 +216,7 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
         log.finish_reply(status, error, provider=reply.provider, model=reply.model, finish=finish)
         state = {"complete": "idle"}.get(status, status)  # "cancelled" and "error" show as such
         self.status.finish_reason = finish
+        self.status.set_context_size(exchange.context_tokens)  # "N / size tokens in"
         self.status.set_state(state, lines[-1] if lines and status != "complete" else "")
         self._show_title()
         self.show_choices()

@@ -10,6 +10,7 @@ that cannot be had says why, instead of quietly standing in a built-in one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -70,7 +71,8 @@ def static_list(provider: Provider) -> ModelList:
 
 
 class ModelLists:
-    """The live lists, cached in *path* (JSON: name -> base_url, models, fetched_at)."""
+    """The live lists, cached in *path* (JSON: name -> endpoint, models, fetched_at). The
+    endpoint is a hash of base_url: a URL may hold a password, which no cache file may."""
 
     def __init__(self, path: Path, max_age: float = MAX_AGE) -> None:
         self.path = path
@@ -92,7 +94,7 @@ class ModelLists:
         if not provider.has_live_list() or entry is None:
             static.error = error
             return static
-        if entry.get("base_url") != provider.base_url:
+        if entry.get("endpoint") != _endpoint(provider):
             static.error = error  # a list of another endpoint (base_url changed) is no use
             return static
         return ModelList(list(entry["models"]), LIVE, entry["fetched_at"], error, static.configured)
@@ -134,14 +136,16 @@ class ModelLists:
     def _store(self, provider: Provider, models: list[str]) -> None:
         data = self._read()
         data[provider.name] = {
-            "base_url": provider.base_url,
+            "endpoint": _endpoint(provider),
             "models": models,
             "fetched_at": time.time(),
         }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             partial = self.path.with_suffix(".tmp")
-            partial.write_text(json.dumps(data, indent=1), encoding="utf-8")
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(data, indent=1))
             os.replace(partial, self.path)  # never a half-written cache
         except OSError:
             pass  # a cache that cannot be written only means asking again next time
@@ -153,5 +157,9 @@ def _valid(entry: Any) -> bool:
         and isinstance(entry.get("models"), list)
         and all(isinstance(m, str) for m in entry["models"])
         and isinstance(entry.get("fetched_at"), int | float)
-        and isinstance(entry.get("base_url"), str)
+        and isinstance(entry.get("endpoint"), str)
     )
+
+
+def _endpoint(provider: Provider) -> str:
+    return hashlib.sha256(provider.base_url.encode()).hexdigest()[:32]

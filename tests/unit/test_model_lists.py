@@ -215,3 +215,16 @@ async def test_a_failed_list_is_not_asked_for_again_at_once_unless_forced(tmp_pa
         assert (await cache.refresh(provider, force=True)).models == ["one"]
         assert len(server.requests) == asked + 1
         await provider.aclose()
+
+
+async def test_the_cache_holds_no_password_of_a_base_url_and_is_private(tmp_path: Path) -> None:
+    with OpenAIServer(models=["one"]) as server:
+        url = server.base_url.replace("http://", "http://bob:s3cret-pw@")
+        provider = openai(url)
+        await lists(tmp_path).refresh(provider)
+        await provider.aclose()
+    path = tmp_path / "cache" / "model-lists.json"
+    assert "s3cret-pw" not in path.read_text() and "bob" not in path.read_text()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert lists(tmp_path).current(openai(url)).source == LIVE  # still found by its URL
+    assert lists(tmp_path).current(openai(server.base_url)).source != LIVE  # another URL

@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 Scope = Literal[
-    "app", "conversation", "prompt", "log", "attachments", "sessions", "providers", "settings"
+    "app",
+    "conversation",
+    "prompt",
+    "log",
+    "attachments",
+    "picker",
+    "sessions",
+    "providers",
+    "settings",
 ]
 
 # Where a key is read from, as the user thinks of it; bindings of scopes that are active
@@ -30,6 +38,7 @@ PLACES: dict[str, tuple[Scope, ...]] = {
     "the prompt": ("app", "conversation", "prompt"),
     "the log": ("app", "conversation", "log"),
     "the attachments": ("app", "conversation", "attachments"),
+    "F2 models": ("app", "picker"),
     "F3 sessions": ("app", "sessions"),
     "F4 providers": ("app", "providers"),
     "F5 settings": ("app", "settings"),
@@ -41,6 +50,7 @@ HEADINGS: dict[Scope, str] = {
     "app": "Anywhere",
     "log": "Log (ctrl+l to enter, Tab back to the prompt)",
     "attachments": "Attachments (Tab from the prompt)",
+    "picker": "Model picker (F2)",
     "sessions": "Sessions (F3)",
     "providers": "Providers (F4)",
     "settings": "Settings (F5)",

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
-from tests.app.host import HostApp, host_config, screen_text
-from tests.servers import OllamaServer
-from tui.config import ProviderConfig
-from tui.screens.model_picker import ModelPickerScreen
+from tests.app.host import HostApp, host_config, local_app, screen_text, wait_until
+from tests.servers import OllamaServer, OpenAIServer
+from tui import model_lists
+from tui.app import ChattermApp
+from tui.config import Config, ProviderConfig
+from tui.screens.model_picker import ModelPickerScreen, UseTypedModelScreen
 
 Result = list[tuple[str, str] | None]
 
@@ -27,6 +32,35 @@ async def open_picker(
 
 def shown(screen: ModelPickerScreen) -> list[tuple[str, str]]:
     return [entry.choice for entry in screen._shown]
+
+
+def text(pilot: Pilot[None]) -> str:
+    return screen_text(pilot.app)
+
+
+def flat(pilot: Pilot[None]) -> str:
+    """The screen's words in one line, the box's borders taken off: wrapped rows read whole."""
+    return " ".join(" ".join(line.strip().strip("│").split()) for line in text(pilot).splitlines())
+
+
+def row(pilot: Pilot[None], name: str) -> str:
+    """The one line of the screen that shows *name*, its box's borders taken off."""
+    lines = [line for line in text(pilot).splitlines() if f"{name} " in line and "▊" not in line]
+    assert len(lines) == 1, (name, lines)
+    return lines[0].strip().strip("│").strip()
+
+
+def local(tmp_path: Path, server: OpenAIServer, models: tuple[str, ...] = ("m1",)) -> Config:
+    """The host config with [providers.local]: kind openai at *server*, *models* configured."""
+    config = host_config(tmp_path)
+    config.providers["local"] = ProviderConfig(
+        name="local", kind="openai", base_url=server.base_url, models=models
+    )
+    return config
+
+
+def model_requests(server: OpenAIServer) -> int:
+    return sum(1 for r in server.requests if r.method == "GET" and r.path == "/v1/models")
 
 
 async def test_lists_every_provider_and_enter_picks_the_highlighted(tmp_path: Path) -> None:
@@ -106,15 +140,22 @@ async def test_a_typed_model_is_offered_for_open_ended_providers_only(tmp_path: 
     async with HostApp(host_config(tmp_path)).run_test(size=(80, 24)) as pilot:
         screen, results = await open_picker(pilot)
         await pilot.press(*"raycast/zz")  # a fixed list: the core would refuse it
+        await wait_until(pilot, lambda: "raycast takes only the models it lists" in text(pilot))
         assert ("raycast", "zz") not in shown(screen)
         await pilot.press("enter")
+        await wait_until(pilot, lambda: "raycast takes only" in " ".join(pilot.app.notified))
         assert results == []  # Enter on an empty list does nothing
+        await pilot.press("ctrl+u", *"raycast/gpt-4")  # listed: no word against it
+        await wait_until(pilot, lambda: shown(screen)[:1] == [("raycast", "gpt-4")])
+        assert "takes only" not in text(pilot)
         await pilot.press("ctrl+u")
         await pilot.press(*"ollama/q:3b")
-        assert shown(screen)[0] == ("ollama", "q:3b")
-        await pilot.press("enter")
-        await pilot.pause()
-        assert results == [("ollama", "q:3b")]
+        await wait_until(pilot, lambda: shown(screen)[:1] == [("ollama", "q:3b")])
+        await pilot.press("enter")  # asks first, then is chosen as a listed one would be
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, UseTypedModelScreen))
+        assert "Use model 'q:3b' with provider 'ollama'?" in flat(pilot)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: results == [("ollama", "q:3b")])
 
 
 async def test_untrusted_model_names_render_as_plain_text(tmp_path: Path) -> None:
@@ -142,11 +183,13 @@ async def test_live_list_is_merged_in_when_it_arrives(tmp_path: Path) -> None:
         )
         async with HostApp(config).run_test(size=(80, 24)) as pilot:
             screen, _ = await open_picker(pilot)
-            assert ("ollama", "llama3.2") in shown(screen)  # the static list, at once
-            await screen.workers.wait_for_complete()
-            await pilot.pause()
-            assert ("ollama", "qwen2.5:0.5b") in shown(screen)
+            await pilot.press(*"ollama/")
+            await wait_until(pilot, lambda: ("ollama", "qwen2.5:0.5b") in shown(screen))
             assert ("ollama", "llama3.2:latest") in shown(screen)
+            # the live list stands instead of the built-in one, and says so
+            assert ("ollama", "llama3.2") not in shown(screen)
+            assert row(pilot, "ollama/qwen2.5:0.5b").endswith("live · just now")
+            assert screen.query_one("#picker-filter", Input).value == "ollama/"
 
 
 async def test_a_silent_server_does_not_hold_up_the_picker(tmp_path: Path) -> None:
@@ -160,3 +203,155 @@ async def test_a_silent_server_does_not_hold_up_the_picker(tmp_path: Path) -> No
             await pilot.press(*"fast", "enter")
             await pilot.pause()
             assert results == [("echo", "echo-fast")]
+
+
+async def test_each_row_says_where_its_model_came_from(tmp_path: Path) -> None:
+    with OpenAIServer() as server:  # lists gpt-4o-mini, gpt-4o, o4-mini
+        async with HostApp(local(tmp_path, server)).run_test(size=(80, 24)) as pilot:
+            screen, _ = await open_picker(pilot)
+            await pilot.press(*"local/")
+            await wait_until(pilot, lambda: ("local", "gpt-4o") in shown(screen))
+            assert row(pilot, "local/gpt-4o").endswith("live · just now")
+            assert row(pilot, "local/m1").endswith("configured")  # the user's own, beside live
+            await pilot.press("ctrl+u", *"ollama/llama3.2")
+            await wait_until(pilot, lambda: shown(screen)[:1] == [("ollama", "llama3.2")])
+            assert row(pilot, "ollama/llama3.2").endswith("built-in")
+
+
+async def test_a_cached_list_shows_its_age_and_is_not_asked_for_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with OpenAIServer(models=["cached-7b"]) as server:
+        app = HostApp(local(tmp_path, server))
+        async with app.run_test(size=(80, 24)) as pilot:
+            lists = app.services.model_lists
+            await lists.refresh(app.services.core.provider("local"), force=True)  # the cache
+            assert model_requests(server) == 1
+            later = time.time() + 150  # two and a half minutes on: not stale yet
+            clock = SimpleNamespace(time=lambda: later, monotonic=time.monotonic)
+            monkeypatch.setattr(model_lists, "time", clock)
+            screen, _ = await open_picker(pilot)
+            await pilot.press(*"local/")
+            await wait_until(pilot, lambda: ("local", "cached-7b") in shown(screen))
+            assert row(pilot, "local/cached-7b").endswith("live · 2 min old")
+            await screen.workers.wait_for_complete()  # ollama's (stale) is asked; local's not
+            assert model_requests(server) == 1
+
+
+async def test_a_failing_live_list_says_why_in_a_row_that_cannot_be_chosen(
+    tmp_path: Path,
+) -> None:
+    with OpenAIServer(aux_mode="500") as server:
+        async with HostApp(local(tmp_path, server)).run_test(size=(80, 24)) as pilot:
+            screen, results = await open_picker(pilot)
+            await pilot.press(*"local")
+            reason = "local: live list failed: the server answered HTTP 500"
+            await wait_until(pilot, lambda: reason in text(pilot))
+            assert shown(screen) == [("local", "m1")]  # the configured list still stands
+            assert row(pilot, "local/m1").endswith("configured")
+            option_list = screen.query_one(OptionList)
+            assert option_list.option_count == 2
+            assert option_list.get_option_at_index(1).disabled
+            await pilot.press("down", "enter")  # the highlight never lands on the reason
+            await wait_until(pilot, lambda: results == [("local", "m1")])
+
+
+async def test_a_filter_that_matches_nothing_says_so(tmp_path: Path) -> None:
+    async with HostApp(host_config(tmp_path)).run_test(size=(120, 30)) as pilot:
+        screen, results = await open_picker(pilot)
+        await pilot.press(*"xyzzy")
+        said = "no model matches 'xyzzy' — type provider/model and Enter to use one not listed"
+        await wait_until(pilot, lambda: said in flat(pilot))
+        assert shown(screen) == []
+        await pilot.press("enter")
+        await pilot.pause()
+        assert results == [] and isinstance(pilot.app.screen, ModelPickerScreen)
+        await pilot.press("ctrl+u", *"nosuch/model")
+        await wait_until(pilot, lambda: "no provider named 'nosuch'" in flat(pilot))
+        await pilot.press("enter")
+        await wait_until(
+            pilot, lambda: "no provider named 'nosuch'" in " ".join(pilot.app.notified)
+        )
+        assert results == []
+
+
+async def typed_and_asked(pilot: Pilot[None], app: ChattermApp, typed: str) -> ModelPickerScreen:
+    """F2, *typed* into the filter, Enter: the confirmation is up; the picker is returned."""
+    await pilot.press("f2")
+    await wait_until(pilot, lambda: isinstance(app.screen, ModelPickerScreen))
+    picker = app.screen
+    assert isinstance(picker, ModelPickerScreen)
+    await pilot.press(*typed)
+    await wait_until(pilot, lambda: picker._shown[:1] and picker._shown[0].typed)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(app.screen, UseTypedModelScreen))
+    return picker
+
+
+async def test_a_typed_provider_model_is_used_after_saying_yes(tmp_path: Path) -> None:
+    with OpenAIServer() as server:
+        app = local_app(tmp_path, server.base_url)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("f2")
+            await wait_until(pilot, lambda: isinstance(app.screen, ModelPickerScreen))
+            await wait_until(pilot, lambda: model_requests(server) == 1)
+            await app.screen.workers.wait_for_complete()
+            await pilot.press("ctrl+r")  # the picker's, not the conversation's history search
+            await wait_until(pilot, lambda: model_requests(server) == 2)
+            assert isinstance(app.screen, ModelPickerScreen)
+            await pilot.press("escape")
+            await typed_and_asked(pilot, app, "local/org/big:7b")  # "/" and ":" in the model
+            question = " ".join(screen_text(app).split())
+            assert "Use model 'org/big:7b' with provider 'local'?" in question
+            await pilot.press("enter")
+            session = app.conversation.session
+            await wait_until(
+                pilot, lambda: (session.provider, session.model) == ("local", "org/big:7b")
+            )
+            assert app.conversation.status.model == "org/big:7b"
+            assert "local/org/big:7b" in app.services.recent.items
+
+
+async def test_escape_on_the_question_changes_nothing(tmp_path: Path) -> None:
+    with OpenAIServer() as server:
+        app = local_app(tmp_path, server.base_url)
+        async with app.run_test(size=(100, 30)) as pilot:
+            picker = await typed_and_asked(pilot, app, "local/other")
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is picker)
+            assert picker.query_one("#picker-filter", Input).value == "local/other"
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, ModelPickerScreen))
+            session = app.conversation.session
+            assert (session.provider, session.model) == ("local", "m1")
+            assert app.conversation.status.model == "m1"
+
+
+async def test_the_refresh_key_asks_the_servers_again(tmp_path: Path) -> None:
+    with OpenAIServer() as server:
+        async with HostApp(local(tmp_path, server)).run_test(size=(80, 24)) as pilot:
+            screen, _ = await open_picker(pilot)
+            await wait_until(pilot, lambda: ("local", "gpt-4o") in shown(screen))
+            await screen.workers.wait_for_complete()
+            assert model_requests(server) == 1
+            await pilot.press(*"4o-m")  # openai's built-in gpt-4o-mini, then local's
+            await wait_until(pilot, lambda: shown(screen)[1:2] == [("local", "gpt-4o-mini")])
+            await pilot.press("down")
+            await wait_until(pilot, lambda: screen.query_one(OptionList).highlighted == 1)
+            server.models = ["gpt-4o-mini", "brand-new"]
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: model_requests(server) == 2)
+            await wait_until(
+                pilot, lambda: ("local", "brand-new") in [e.choice for e in screen._entries()]
+            )
+            notice = " ".join(pilot.app.notified)
+            assert "Asking" in notice and "local" in notice and "again" in notice
+            # the filter and the highlight stay as they were
+            assert screen.query_one("#picker-filter", Input).value == "4o-m"
+            highlighted = screen.query_one(OptionList).highlighted
+            assert highlighted is not None
+            assert shown(screen)[highlighted] == ("local", "gpt-4o-mini")
+            await pilot.press("escape")
+            screen, _ = await open_picker(pilot)  # fresh now: opening again asks nothing
+            await screen.workers.wait_for_complete()
+            assert model_requests(server) == 2

@@ -1,8 +1,11 @@
 """F2: choose a model from every provider, filtered as you type.
 
-Static model lists show at once; providers with a live list are asked in a worker and
-their extra models are merged in as each answer arrives, so a slow or dead server never
-holds the picker up. Model names come from servers: they are shown through ``clean``
+Each provider's list is shown at once as ``ModelLists`` has it (the cached live list, else
+the configured or built-in one), each row saying where it came from; providers whose live
+list is stale are asked in a worker and their rows updated as each answer arrives, so a
+slow or dead server never holds the picker up, and one whose list failed says why in a dim
+row. ctrl+r asks them all again. A ``provider/model`` no list offers is used as typed after
+a confirmation. Model names and errors come from servers: they are shown through ``clean``
 and only ever as plain ``Content``, never as markup.
 """
 
@@ -22,12 +25,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..model_lists import LIVE, ModelList, age_text
 from ..providers.base import LIVE_LIST_TIMEOUT, Provider
 from ..sanitize import one_line
 from ..services import Services
+from ..widgets.bindings import bindings
+from .sessions import ConfirmScreen
 
-NAME_WIDTH = 44  # flags line up after this many cells, so they read as a column
-HINT = "type to filter · ↑↓ move · Enter choose · Esc cancel"
+NAME_WIDTH = 44  # the widest name column: the source and flags line up after it
+SOURCE_WIDTH = 16  # "live · 59 min old" and the like; flags follow it
+HINT = "type to filter · ↑↓ move · Enter choose · {refresh} refresh · Esc cancel"
+# The worker's own bound on one list (httpx has its own per read): then the row says so.
+ASK_TIMEOUT = LIVE_LIST_TIMEOUT * 3
 
 Choice = tuple[str, str]
 
@@ -39,6 +48,7 @@ class Entry:
     choice: Choice
     text: str  # "provider/model", cleaned and on one line: what the filter matches
     flags: str
+    source: str = ""  # where the model came from: "live · 2 min old", "configured"...
     typed: bool = False  # a typed provider/model that no list offered
 
 
@@ -76,11 +86,42 @@ def flags_for(provider: Provider) -> str:
     return " · ".join(flags)
 
 
+def source_text(source: str, listed: ModelList, now: float | None = None) -> str:
+    """A row's source column: "live · 2 min old", "configured", "built-in"."""
+    age = listed.age(now)
+    return f"live · {age_text(age)}" if source == LIVE and age is not None else source
+
+
+def split_typed(query: str, providers: list[str]) -> tuple[str, str] | None:
+    """``provider/model`` as typed: the longest provider name it starts with, else the text
+    before the first "/" (a provider that is not there). The model may hold "/" and ":"."""
+    text = query.strip()
+    for name in sorted(providers, key=len, reverse=True):
+        if text.startswith(f"{name}/"):
+            return name, text[len(name) + 1 :].strip()
+    name, slash, model = text.partition("/")
+    return (name.strip(), model.strip()) if slash else None
+
+
+class UseTypedModelScreen(ConfirmScreen):
+    """The question before a model no list offers is used: Enter or y yes, n or Esc no."""
+
+    BINDINGS = [Binding("enter", "answer(True)", "Yes", show=False)]
+
+    def __init__(self, choice: Choice) -> None:
+        provider, model = one_line(choice[0], 30), one_line(choice[1], 80)
+        super().__init__(
+            f"Use model '{model}' with provider '{provider}'? It is in none of its lists. "
+            "Enter / y: yes · n / Esc: no"
+        )
+
+
 class ModelPickerScreen(ModalScreen[Choice | None]):
     """Returns ``(provider, model)``, or None when cancelled."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
+        *bindings("picker"),  # refresh_models (tui/keys.toml)
         # priority: the Input keeps focus, so the list moves without ever taking it
         Binding("up", "move('up')", "Up", show=False, priority=True),
         Binding("down", "move('down')", "Down", show=False, priority=True),
@@ -92,9 +133,19 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
         super().__init__()
         self.services = services
         self.current = current
-        self._models: dict[str, list[str]] = {}
+        self._lists: dict[str, ModelList] = {}
         self._flags: dict[str, str] = {}
-        self._shown: list[Entry] = []
+        self._failures: dict[str, str] = {}  # lists the worker itself gave up on, and why
+        self._shown: list[Entry] = []  # the selectable rows, first in the list in this order
+
+    @property
+    def _models(self) -> dict[str, list[str]]:
+        return {name: [m for m, _ in listed.sources()] for name, listed in self._lists.items()}
+
+    @property
+    def hint(self) -> str:
+        """The keys, refresh's as the user has it ([keys] refresh_models)."""
+        return HINT.format(refresh=self.services.key_for("refresh_models"))
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box") as box:
@@ -104,80 +155,150 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
             option_list = OptionList(id="picker-list", markup=False)
             option_list.can_focus = False
             yield option_list
-            yield Static(HINT, id="picker-hint", markup=False)
+            yield Static(self.hint, id="picker-hint", markup=False)
 
     def on_mount(self) -> None:
         core = self.services.core
+        lists = self.services.model_lists
         for name in core.provider_names():
             provider = core.provider(name)
-            self._models[name] = list(provider.instance_models)
+            self._lists[name] = lists.current(provider)  # the cache: no request, no wait
             self._flags[name] = flags_for(provider)
         self._refresh_options()
         self.query_one("#picker-filter", Input).focus()
-        self._load_live_lists()
+        stale = [n for n in self._askable() if lists.is_stale(core.provider(n))]
+        if stale:
+            self._ask(stale, force=False)
 
     # -- entries --------------------------------------------------------------------------
     def _entries(self) -> list[Entry]:
         items = list(self.services.recent.items)
-        return [
-            Entry(choice, _display(*choice), self._flags.get(choice[0], ""))
-            for choice in order_choices(items, self.current, self._models)
-        ]
+        sources = {name: dict(listed.sources()) for name, listed in self._lists.items()}
+        entries = []
+        for name, model in order_choices(items, self.current, self._models):
+            listed = self._lists[name]
+            source = source_text(sources[name].get(model, listed.source), listed)
+            entries.append(Entry((name, model), _display(name, model), self._flags[name], source))
+        return entries
 
     def _typed_entry(self, query: str, entries: list[Entry]) -> Entry | None:
         """``provider/model`` typed in full, for providers that host any model name."""
-        name, slash, model = query.strip().partition("/")
-        if not slash or not model.strip() or name not in self._models:
+        if self._typed_problem(query):
             return None
-        choice = (name, model.strip())
-        if any(e.choice == choice for e in entries):
+        split = split_typed(query, list(self._lists))
+        if split is None or not split[1] or any(e.choice == split for e in entries):
             return None
+        return Entry(split, _display(*split), "", "not listed · Enter to use it", typed=True)
+
+    def _typed_problem(self, query: str) -> str:
+        """Why the typed ``provider/model`` cannot be used ("" when it can, or is not one)."""
+        split = split_typed(query, list(self._lists))
+        if split is None:
+            return ""
+        name, model = split
+        if name not in self._lists:
+            known = ", ".join(self._lists)
+            return f"no provider named {one_line(name, 30)!r} (there are: {known})"
+        if not model or model in self._models[name]:
+            return ""
         provider = self.services.core.provider(name)
         if not (provider.accepts_any_model or not provider.instance_models):
-            return None  # the core would refuse a model outside a fixed list
-        return Entry(choice, _display(*choice), "not in the list: use as typed", typed=True)
+            return f"{name} takes only the models it lists"  # the core would refuse another
+        return ""
+
+    def _notes(self, query: str, shown: list[Entry], typed: Entry | None) -> list[str]:
+        """The dim rows under the models: nothing matched, and the lists that failed."""
+        notes = []
+        text = query.strip()
+        problem = self._typed_problem(text)
+        if text and not shown:
+            said = one_line(text, 40)
+            if problem:
+                notes.append(f"no model matches '{said}' — {problem}")
+            elif typed is not None:
+                notes.append(f"no model matches '{said}' — Enter uses it as typed, asking first")
+            else:
+                notes.append(
+                    f"no model matches '{said}' — "
+                    "type provider/model and Enter to use one not listed"
+                )
+        elif problem:
+            notes.append(problem)  # some rows match loosely, but not as typed
+        wanted = text.lower().partition("/")[0]
+        for name, listed in self._lists.items():
+            error = self._failures.get(name) or listed.error
+            if error and (not wanted or wanted in name.lower()):
+                notes.append(f"{one_line(name, 30)}: live list failed: {one_line(error, 100)}")
+        return notes
 
     def _refresh_options(self) -> None:
         query = self.query_one("#picker-filter", Input).value
         option_list = self.query_one("#picker-list", OptionList)
         kept = option_list.highlighted
-        previous = self._shown[kept].choice if kept is not None and self._shown else None
+        previous = (
+            self._shown[kept].choice if kept is not None and kept < len(self._shown) else None
+        )
         entries = self._entries()
-        shown = filter_entries(entries, query)
-        if typed := self._typed_entry(query, entries):
+        matched = filter_entries(entries, query)
+        shown = matched
+        typed = self._typed_entry(query, entries)
+        if typed is not None:
             # first when nothing else matches the text, so Enter takes what was typed
             exact = any(query.strip().lower() in e.text.lower() for e in shown)
             shown = [*shown, typed] if exact else [typed, *shown]
         self._shown = shown
-        option_list.set_options(Option(_prompt(e, query)) for e in shown)
+        width = min(NAME_WIDTH, max((cell_len(e.text) for e in shown), default=0)) + 2
+        options = [Option(_prompt(e, query, width)) for e in shown]
+        options += [
+            Option(Content.styled(note, "dim"), disabled=True)
+            for note in self._notes(query, matched, typed)
+        ]
+        option_list.set_options(options)
         choices = [e.choice for e in shown]
         if shown:
             option_list.highlighted = choices.index(previous) if previous in choices else 0
+        else:
+            option_list.highlighted = None
 
     # -- live lists -----------------------------------------------------------------------
-    @work(exclusive=True, group="picker-live")
-    async def _load_live_lists(self) -> None:
+    def _askable(self) -> list[str]:
+        """The providers with a live list that can be asked (a missing key cannot)."""
         core = self.services.core
-        providers = [core.provider(name) for name in self._models]
-        names = [p.name for p in providers if p.has_live_list() and p.configured]
-        hint = self.query_one("#picker-hint", Static)
-        if names:
-            hint.update(f"asking {', '.join(names)} for their models… · {HINT}")
-        for arrived in asyncio.as_completed([self._live_list(n) for n in names]):
-            name, models = await arrived
-            extra = [m for m in models if m and m not in self._models[name]]
-            if extra:
-                self._models[name].extend(extra)
-                self._refresh_options()
-        hint.update(HINT)
+        providers = [core.provider(name) for name in self._lists]
+        return [p.name for p in providers if p.has_live_list() and p.configured]
 
-    async def _live_list(self, name: str) -> tuple[str, list[str]]:
+    def action_refresh_lists(self) -> None:
+        names = self._askable()
+        if not names:
+            self.notify("No provider here lists its models live.", markup=False)
+            return
+        self.notify(f"Asking {', '.join(names)} for their models again.", markup=False)
+        self._ask(names, force=True)
+
+    @work(exclusive=True, group="picker-live")
+    async def _ask(self, names: list[str], force: bool) -> None:
+        hint = self.query_one("#picker-hint", Static)
+        hint.update(f"asking {', '.join(names)} for their models… · {self.hint}")
         try:
-            async with asyncio.timeout(LIVE_LIST_TIMEOUT):
-                models = await self.services.core.provider(name).list_models()
-        except Exception:  # a menu is optional: any failure keeps the static list
-            return name, []
-        return name, [m for m in models if isinstance(m, str)]
+            for arrived in asyncio.as_completed([self._live_list(n, force) for n in names]):
+                name, listed = await arrived
+                self._lists[name] = listed
+                self._refresh_options()
+        finally:
+            hint.update(self.hint)
+
+    async def _live_list(self, name: str, force: bool) -> tuple[str, ModelList]:
+        provider = self.services.core.provider(name)
+        lists = self.services.model_lists
+        self._failures.pop(name, None)
+        try:
+            async with asyncio.timeout(ASK_TIMEOUT):
+                return name, await lists.refresh(provider, force=force)
+        except TimeoutError:
+            self._failures[name] = f"no answer in {ASK_TIMEOUT:g} s"
+        except Exception as err:  # a menu is optional: any failure keeps what was shown
+            self._failures[name] = one_line(str(err) or type(err).__name__, 100)
+        return name, lists.current(provider)
 
     # -- keys -----------------------------------------------------------------------------
     @on(Input.Changed, "#picker-filter")
@@ -187,16 +308,31 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
             self.query_one("#picker-list", OptionList).highlighted = 0
 
     @on(Input.Submitted, "#picker-filter")
-    def _submitted(self) -> None:
+    def _submitted(self, event: Input.Submitted) -> None:
         index = self.query_one("#picker-list", OptionList).highlighted
         if index is not None and index < len(self._shown):
-            self.dismiss(self._shown[index].choice)
-        else:
-            self.app.bell()
+            self._choose(self._shown[index])
+            return
+        if problem := self._typed_problem(event.value):
+            self.notify(problem, severity="warning", markup=False)
+        self.app.bell()
 
     @on(OptionList.OptionSelected, "#picker-list")
     def _clicked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self._shown[event.option_index].choice)
+        if event.option_index < len(self._shown):
+            self._choose(self._shown[event.option_index])
+
+    def _choose(self, entry: Entry) -> None:
+        """A listed model is returned at once; a typed one after the user says yes."""
+        if not entry.typed:
+            self.dismiss(entry.choice)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(entry.choice)
+
+        self.app.push_screen(UseTypedModelScreen(entry.choice), answered)
 
     def action_move(self, step: str) -> None:
         """Move the highlight: "up" / "down" a row, "page_up" / "page_down" a page."""
@@ -217,13 +353,14 @@ def _display(provider: str, model: str) -> str:
     return f"{one_line(provider, 30)}/{one_line(model, 80)}"
 
 
-def _prompt(entry: Entry, query: str) -> Content:
-    """The row: name with the typed text underlined, then the flags, dimmed."""
+def _prompt(entry: Entry, query: str, width: int = NAME_WIDTH) -> Content:
+    """The row: name with the typed text underlined, then its source and flags, dimmed."""
     name = Content(entry.text)
     start = entry.text.lower().find(query.strip().lower()) if query.strip() else -1
     if start >= 0:
         name = name.stylize("bold underline", start, start + len(query.strip()))
-    if not entry.flags:
+    said = entry.source.ljust(SOURCE_WIDTH) + entry.flags if entry.flags else entry.source
+    if not said:
         return name
-    gap = max(2, NAME_WIDTH - cell_len(entry.text))
-    return name + Content(" " * gap) + Content.styled(entry.flags, "dim")
+    gap = max(2, width - cell_len(entry.text))
+    return name + Content(" " * gap) + Content.styled(said.rstrip(), "dim")

@@ -13,6 +13,13 @@ from . import __version__
 SESSION_OPTIONS = (("provider", "-p"), ("model", "-m"), ("cont", "-c"), ("session", "-s"))
 # The commands that take them (None: the app).
 _TAKES_SESSION_OPTIONS = (None, "ask")
+# ask's generation parameters: (flag, metavar, help); the dest is the parameter's name.
+_PARAM_FLAGS = (
+    ("--temperature", "T", "sampling temperature, 0 to 2"),
+    ("--top-p", "P", "nucleus sampling, 0 to 1"),
+    ("--max-tokens", "N", "the most tokens the reply may take"),
+    ("--seed", "N", "a seed, for services that take one"),
+)
 # Where the subcommand's copy of each option lands, apart from the main parser's: argparse
 # copies a subparser's namespace over the main one, so one shared dest would let `ask`'s
 # unset -p (None) silently replace `chatterm -p ollama ask`'s.
@@ -76,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         "or redirected to stdin, the prompt is sent, then a blank line, then that text "
         "(`cat notes.md | chatterm ask summarise:`); without a prompt, stdin is the prompt. "
         "Each -a FILE is sent after them as a fenced block headed by its name "
-        "(text files up to attachment_limit KB, 200 by default).",
+        "(text files up to attachment_limit KB, 200 by default). --temperature, --top-p, "
+        "--max-tokens and --seed go over the provider's and the conversation's own for this "
+        "exchange; a new conversation keeps them as its own (F10 in the app).",
     )
     _session_options(ask, _SUB)
     ask.add_argument("--system", metavar="TEXT", help="system prompt for a new conversation")
@@ -88,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="attach a text file, sent after the prompt (repeatable)",
     )
+    # Generation parameters, checked as [providers.NAME]'s (tui/chat.py parse_param): for
+    # this exchange, over the provider's and the conversation's; a new conversation keeps
+    # them as its own (F10).
+    for flag, metavar, what in _PARAM_FLAGS:
+        ask.add_argument(flag, metavar=metavar, help=what)
     ask.add_argument(
         "--raw",
         action="store_true",

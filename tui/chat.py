@@ -17,6 +17,7 @@ from . import providers as registry
 from .config import Config, ConfigError
 from .providers.errors import BadSetting, EmptyReply, ProviderError, RateLimited, UnknownModel
 from .providers.parts import Finish, Part, Reasoning, Usage
+from .providers.settings import GENERATION_PARAMS
 from .sanitize import StreamCleaner, one_line
 from .store import Message, Session, SessionError, SessionStore
 from .store.model import Attachment
@@ -149,6 +150,25 @@ class Core:
                 provider="",
             )
 
+    def params_for(
+        self,
+        session: Session | None,
+        overrides: Mapping[str, float | int | None] | None = None,
+        *,
+        provider: str | None = None,
+    ) -> dict[str, float | int]:
+        """The generation parameters of one exchange, the one rule for the app and ``ask``:
+        the provider's own (``[providers.NAME]``), under *session*'s (F10, its ``[params]``),
+        under *overrides* (ask's flags; None: a flag not given). Without *provider*, the
+        layers over a provider's own: what an Exchange takes, since each provider it tries
+        (a fallback too) puts its own under them (``Provider.call_params``); with it, the
+        whole of what that provider sends."""
+        given = {k: v for k, v in (overrides or {}).items() if v is not None}
+        layered = {**(session.params if session is not None else {}), **given}
+        if provider is not None:
+            return self.provider(provider).call_params(layered)
+        return {k: layered[k] for k in GENERATION_PARAMS if k in layered}
+
     def check_choice(self, provider: str, model: str) -> None:
         """Usage errors before anything is sent: unknown provider, fixed-list model."""
         if not self.config.knows(provider):
@@ -162,6 +182,28 @@ class Core:
                 f"unknown model {model!r}; {provider} offers: {', '.join(models)}",
                 provider=provider,
             )
+
+
+def parse_param(key: str, text: str) -> float | int | None:
+    """*text* (an ask flag, an F10 field) as generation parameter *key*: None when empty;
+    ValueError saying what it must be in the config file's words ("must be a number from 0
+    to 2"), never quoting it, when it is not one [providers.NAME] would take."""
+    from .config import PARAM_RULES  # the one rule, config.toml's too
+
+    what, passes = PARAM_RULES[key]
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value: float | int = int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"must be {what}") from None
+    if not passes(value):
+        raise ValueError(f"must be {what}")
+    return value
 
 
 def first_listed(provider: Provider) -> str:

@@ -59,6 +59,11 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
     if args.raw and sys.stdout.isatty():
         _err("--raw writes control characters as received, so only to a file or a pipe")
         return EXIT_USAGE
+    try:
+        args.params = _param_flags(args)  # before stdin is read: a typo costs nothing
+    except ValueError as err:
+        _err(str(err))
+        return EXIT_USAGE
     if args.prompt:
         # `cat notes.md | chatterm ask "summarise:"`: the prompt, a blank line, the text
         # (as `llm` does). Only a pipe or a file is read, so a test runner's or a cron job's
@@ -84,6 +89,26 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
     except KeyboardInterrupt:
         _err("cancelled; the partial reply was saved")
         return EXIT_INTERRUPTED
+
+
+def _param_flags(args: argparse.Namespace) -> dict[str, float | int]:
+    """--temperature, --top-p, --max-tokens, --seed as given, checked as [providers.NAME]
+    checks them; ValueError naming the flag ("--top-p must be a number from 0 to 1")."""
+    from .chat import parse_param
+    from .providers.settings import GENERATION_PARAMS
+
+    given = {}
+    for key in GENERATION_PARAMS:
+        if (text := getattr(args, key, None)) is None:
+            continue
+        try:
+            value = parse_param(key, text)
+        except ValueError as err:
+            raise ValueError(f"--{key.replace('_', '-')} {err}") from None
+        if value is None:
+            raise ValueError(f"--{key.replace('_', '-')} is empty: give a value, or leave it out")
+        given[key] = value
+    return given
 
 
 def _attachments(args: argparse.Namespace, config: Config) -> list:  # -> [attachments.Loaded]
@@ -147,6 +172,7 @@ async def _ask_async(
             clean=not args.raw,
             on_notice=lambda text: _err(text),
             on_save_problem=lambda text: _err(f"warning: {text}" if text else "saved again"),
+            params=core.params_for(session, getattr(args, "params", None)),
         )
         return await _stream_reply(exchange)
     finally:
@@ -246,6 +272,8 @@ async def _choose_session(core, args: argparse.Namespace):  # -> (Session, provi
     for notice in chosen.notices:
         _err(f"warning: {notice}")
     session = chosen.session
+    if chosen.new:  # its first exchange's flags are the conversation's own (F10), as --system
+        session.params = dict(getattr(args, "params", None) or {})
     return session, session.provider, session.model
 
 

@@ -290,7 +290,7 @@ def _options(get: _Getter, table: dict[str, Any]) -> dict[str, Any]:
 
 
 # The generation parameters: (what a value must be, in words; the test it must pass).
-_PARAM_RULES: dict[str, tuple[str, Any]] = {
+PARAM_RULES: dict[str, tuple[str, Any]] = {
     "temperature": ("a number from 0 to 2", lambda v: _is_number(v) and 0 <= v <= 2),
     "top_p": ("a number from 0 to 1", lambda v: _is_number(v) and 0 <= v <= 1),
     "max_tokens": ("a positive whole number (of tokens)", lambda v: type(v) is int and v > 0),
@@ -304,7 +304,7 @@ def _is_number(value: Any) -> bool:
 
 def _check_param(get: _Getter, key: str, value: Any) -> None:
     """A generation parameter of the right type and range; the message never quotes it."""
-    what, passes = _PARAM_RULES[key]
+    what, passes = PARAM_RULES[key]
     if not passes(value):
         raise get._fail(key, what)
 

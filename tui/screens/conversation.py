@@ -185,6 +185,7 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
             on_save_problem=self._save_problem,
             attachments=files,
             on_part=self._on_part,
+            params=self.core.params_for(self.session),  # its own (F10) over the provider's
             resume=resume,
         )
         log = self.log_view
@@ -384,6 +385,7 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
             self.services.recent.push(values.provider, values.model)
             self.status.set_model(values.provider, values.model)
         session.system_prompt = values.system_prompt
+        session.params = dict(values.params)
         session.title = values.title or session.title
         if session.messages:  # a new conversation is saved with its first prompt
             try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import tomllib
 from datetime import UTC, date, datetime, time
@@ -45,6 +46,17 @@ MESSAGE_KEYS = frozenset(("id", "role", "content", "created", "parent", *OPTIONA
 # that name holding anything else (``attachments = ["x.png"]``) is somebody's own: kept.
 ATTACHMENTS = frozenset(("attachments",))
 ATTACHMENT_KEYS = frozenset(("name", "path", "size", "sha256", "chars", "mime"))
+# The conversation's own generation parameters (Session.params): a ``[params]`` table,
+# written only when one is set. The names of tui/providers/settings.py's GENERATION_PARAMS
+# (the store imports nothing of the providers); a key is a number, max_tokens and seed
+# whole ones. A [params] table that is not all of those is somebody's own: kept as it is.
+PARAMS = "params"
+PARAM_NUMBERS = {
+    "temperature": (int, float),
+    "top_p": (int, float),
+    "max_tokens": (int,),
+    "seed": (int,),
+}
 # A table header at the start of a line in tomli_w output (its strings never span lines).
 _TABLE_HEADER = re.compile(r"^(\[\[?)", re.MULTILINE)
 _DECLARED_SCHEMA = re.compile(rb"^[ \t]*schema[ \t]*=[ \t]*(\d{1,9})[ \t]*(?:#.*)?\r?$", re.M)
@@ -59,8 +71,10 @@ _MULTI_LINE_QUOTES = re.compile(rb"'''|\"\"\"")
 def dump(session: Session) -> bytes:
     """The file for *session*: its header keys, unknown keys, then one table per message."""
     parts = [_toml_lines(header_fields(session))]
-    if extra := unknown_keys(session.extra, TOP_KEYS):
+    if extra := unknown_keys(session.extra, _top_keys(session)):
         parts.append(tomli_w.dumps(extra))
+    if session.params:  # after every top-level key: a table header ends them
+        parts.append("\n" + tomli_w.dumps({PARAMS: session.params}))
     # The path on screen reads as the conversation; what is off it follows, each naming
     # the message it follows.
     for array, messages in (("messages", session.messages), ("alternatives", session.alternatives)):
@@ -89,6 +103,12 @@ def header_fields(session: Session) -> dict[str, Any]:
         "model": session.model,
         "system_prompt": session.system_prompt,
     }
+
+
+def _top_keys(session: Session) -> frozenset[str]:
+    """The top-level keys *session* writes itself: an unknown ``params`` gives way to its
+    own parameters, when it has some."""
+    return TOP_KEYS | {PARAMS} if session.params else TOP_KEYS
 
 
 def message_fields(m: Message) -> dict[str, Any]:
@@ -215,6 +235,7 @@ def _build(doc: dict[str, Any], session_id: str, mtime: datetime) -> Session:
     _unique_ids(messages + alternatives)
     created = created or (messages[0].created if messages else None) or updated or mtime
     updated = updated or max([created, *(m.created for m in messages)])
+    params = _params(doc.get(PARAMS))
     return Session(
         id=session_id,
         title=_text(doc, "title", "", default=""),
@@ -225,8 +246,25 @@ def _build(doc: dict[str, Any], session_id: str, mtime: datetime) -> Session:
         system_prompt=_text(doc, "system_prompt", "", default=""),
         messages=messages,
         alternatives=alternatives,
-        extra=unknown_keys(doc, TOP_KEYS),
+        extra=unknown_keys(doc, TOP_KEYS | {PARAMS} if params else TOP_KEYS),
+        params=params,
     )
+
+
+def _params(table: Any) -> dict[str, float | int]:
+    """The conversation's generation parameters in a ``[params]`` table; {} when there is
+    none, or when it is not all ours (another tool's, a value of another type): then the
+    table stays in ``extra``, written back as it was. Ranges are checked where a value is
+    entered (F10, the ask flags); a hand-edited one out of range goes, and the service says."""
+    if not isinstance(table, dict) or not table:
+        return {}
+    for key, value in table.items():
+        kinds = PARAM_NUMBERS.get(key)
+        if kinds is None or type(value) not in kinds:  # bool is an int, but not its type
+            return {}
+        if type(value) is float and not math.isfinite(value):
+            return {}
+    return dict(table)
 
 
 def _parse_messages(items: Any, start: datetime, array: str = "messages") -> list[Message]:

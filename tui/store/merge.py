@@ -16,7 +16,7 @@ from .files import Signature
 from .model import Message, Session, utc
 
 # Fields of the conversation itself that a concurrent writer may change (3-way merged).
-HEADER_FIELDS = ("title", "provider", "model", "system_prompt", "created", "extra")
+HEADER_FIELDS = ("title", "provider", "model", "system_prompt", "created", "extra", "params")
 Fingerprint = tuple[Any, ...]
 
 

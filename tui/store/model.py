@@ -110,6 +110,9 @@ class Session:
     # followed them; each names its parent (see tui/edits.py).
     alternatives: list[Message] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    # Its own generation parameters (F10, ``chatterm ask`` flags on a new one), over the
+    # provider's: temperature, top_p, max_tokens, seed. The file's ``[params]`` table.
+    params: dict[str, float | int] = field(default_factory=dict)
     # What this object last read from or wrote to disk: lets a write skip re-reading the
     # file when nobody else touched it, and merge when somebody did.
     _sync: SyncState | None = field(default=None, init=False, repr=False, compare=False)

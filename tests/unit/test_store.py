@@ -740,6 +740,9 @@ def test_json_export_carries_every_message(store: SessionStore) -> None:
     assert [m["content"] for m in doc["messages"]] == ["one", "re: one", "two", "re: two"]
     assert doc["messages"][1]["status"] == "complete"
     assert doc["created"].endswith("Z")
+    assert "params" not in doc
+    session.params = {"temperature": 0.2, "max_tokens": 50}
+    assert json.loads(export_json(session))["params"] == {"temperature": 0.2, "max_tokens": 50}
 
 
 @pytest.mark.parametrize(

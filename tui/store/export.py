@@ -43,6 +43,8 @@ def _heading(m: Message) -> str:
 def export_json(session: Session) -> str:
     """Every key the session file holds, known or not, as JSON (times as ISO 8601 text)."""
     doc = {**header_fields(session), **unknown_keys(session.extra, TOP_KEYS)}
+    if session.params:  # its own generation parameters, as its file's [params] holds them
+        doc["params"] = dict(session.params)
     doc["messages"] = [
         {**message_fields(m), **unknown_keys(m.extra, MESSAGE_KEYS), **_attachments(m)}
         for m in session.messages

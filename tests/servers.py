@@ -249,7 +249,8 @@ class Exchange:
         length: int | None = None,
         chunked: bool = False,
     ) -> None:
-        reason = http.HTTPStatus(status).phrase
+        # 529 is Anthropic's own "overloaded", which the standard list does not have.
+        reason = "Overloaded" if status == 529 else http.HTTPStatus(status).phrase
         lines = [f"HTTP/1.1 {status} {reason}", f"Date: {email.utils.formatdate(usegmt=True)}"]
         lines += [f"{name}: {value}" for name, value in headers]
         if chunked:
@@ -883,6 +884,128 @@ class RaycastServer(LoopbackServer):
         )
 
 
+# -- Anthropic --------------------------------------------------------------------------------
+ANTHROPIC_ERRORS = {  # status -> (error.type, error.message), as docs.anthropic.com lists them
+    401: ("authentication_error", "invalid x-api-key"),
+    403: ("permission_error", "Your API key does not have permission to use this resource."),
+    404: ("not_found_error", "model: nosuch"),
+    429: ("rate_limit_error", "Number of request tokens has exceeded your rate limit"),
+    529: ("overloaded_error", "Overloaded"),
+}
+
+
+class AnthropicServer(LoopbackServer):
+    """Anthropic's Messages API as docs.anthropic.com documents it (/en/api/messages,
+    /en/api/messages-streaming, /en/api/errors, /en/api/models-list): ``x-api-key`` and
+    ``anthropic-version`` headers, SSE with ``event:`` lines, message_start /
+    content_block_* / message_delta / message_stop, ping, an ``error`` event, and error
+    bodies ``{"type": "error", "error": {"type", "message"}}``; mode ``overloaded`` is the
+    529 it sends when busy. ``reasoning`` streams a thinking block before the text."""
+
+    kind = "anthropic"
+    base_path = "/v1"
+    modes = COMMON_MODES | {"overloaded"}
+    version = "2023-06-01"
+
+    def __init__(
+        self, *, reasoning: str | Sequence[str] = (), stop_reason: str = "end_turn", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.reasoning = reasoning
+        self.stop_reason = stop_reason
+
+    def default_models(self) -> Sequence[str]:
+        return ("claude-sonnet-4-5", "claude-haiku-4-5")
+
+    def routes(self) -> list[Route]:
+        return [
+            ("POST", lambda p: p == f"{self.base_path}/messages", "chat", self.chat),
+            ("GET", lambda p: p == f"{self.base_path}/models", "aux", self.list_models),
+        ]
+
+    def needs_key(self, request: Request) -> bool:
+        return self.api_key is not None and request.headers.get("x-api-key") != self.api_key
+
+    def fault(self, ex: Exchange, mode: str) -> bool:
+        if mode == "overloaded":
+            self.error(ex, 529)
+            return True
+        return super().fault(ex, mode)
+
+    def chat(self, ex: Exchange, mode: str) -> None:
+        model = (ex.request.json or {}).get("model", "")
+
+        def event(kind: str, obj: Any) -> bytes:
+            return f"event: {kind}\ndata: ".encode() + dumps({"type": kind, **obj}) + b"\n\n"
+
+        def delta(index: int, body: dict[str, Any]) -> bytes:
+            return event("content_block_delta", {"index": index, "delta": body})
+
+        pieces = self.pieces()
+        thoughts = word_pieces(self.reasoning)
+        text_at = 1 if thoughts else 0
+        message = {
+            "id": "msg_loopback", "type": "message", "role": "assistant", "content": [],
+            "model": model, "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": 9, "output_tokens": 1},
+        }  # fmt: skip
+        # Before the text (the faults come after its first delta): the thinking block, if
+        # any, and the text block's start with a ping, as the service sends them.
+        opening = [event("message_start", {"message": message})]
+        if thoughts:
+            start = {"index": 0, "content_block": {"type": "thinking", "thinking": ""}}
+            opening.append(event("content_block_start", start))
+            opening += [delta(0, {"type": "thinking_delta", "thinking": t}) for t in thoughts]
+            opening.append(delta(0, {"type": "signature_delta", "signature": "c2lnbmF0dXJl"}))
+            opening.append(event("content_block_stop", {"index": 0}))
+        start = {"index": text_at, "content_block": {"type": "text", "text": ""}}
+        opening += [event("content_block_start", start), event("ping", {})]
+        content = [delta(text_at, {"type": "text_delta", "text": p}) for p in pieces]
+        end = {"delta": {"stop_reason": self.stop_reason, "stop_sequence": None}}
+        closing = [
+            event("content_block_stop", {"index": text_at}),
+            event("message_delta", {**end, "usage": {"output_tokens": len(pieces)}}),
+            event("message_stop", {}),
+        ]
+        error = {"type": "overloaded_error", "message": "Overloaded"}
+        self.send_stream(
+            ex,
+            mode,
+            Frames(
+                opening=opening,
+                content=content if mode != "empty" else [],
+                closing=closing,
+                wrong=[event("content_block_delta", {"index": 0, "delta": p}) for p in pieces],
+                bad=b"event: content_block_delta\ndata: {type: unquoted}\n\n",
+                error=event("error", {"error": error}),
+                huge=delta(text_at, {"type": "text_delta", "text": "x" * self.huge_size})
+                if mode == "huge_line"
+                else b"",
+                endless=delta(text_at, {"type": "text_delta", "text": "y" * ENDLESS_PIECE}),
+            ),
+        )
+
+    def list_models(self, ex: Exchange, mode: str) -> None:
+        if mode == "not_json":
+            self.send_whole(ex, mode, "text/html", b"<html><body>Welcome!</body></html>")
+            return
+        data = [
+            {"type": "model", "id": m, "display_name": m, "created_at": "2025-09-29T00:00:00Z"}
+            for m in ([] if mode == "empty" else self.models)
+        ]
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        body = {"data": data, "has_more": False, "first_id": first, "last_id": last}
+        self.send_whole(ex, mode, "application/json", dumps(body))
+
+    def error(self, ex: Exchange, status: int) -> None:
+        if status == 500:
+            super().error(ex, status)  # a front proxy's HTML page
+            return
+        kind, message = ANTHROPIC_ERRORS.get(status, ("api_error", "Internal server error"))
+        headers = [("retry-after", self.retry_after)] if status == 429 else []
+        ex.json(status, {"type": "error", "error": {"type": kind, "message": message}}, headers)
+
+
 # -- VoiGpt -----------------------------------------------------------------------------------
 CSRF_PAGE = (
     '<!DOCTYPE html>\n<html lang="en">\n<head>\n  <meta http-equiv="content-type" '
@@ -1118,6 +1241,7 @@ SERVERS: dict[str, type[LoopbackServer]] = {
     "ollama": OllamaServer,
     "raycast": RaycastServer,
     "voigpt": VoiGptServer,
+    "anthropic": AnthropicServer,
     "proxy": ForwardProxy,
 }
 

@@ -69,7 +69,14 @@ async def test_lists_every_provider_and_enter_picks_the_highlighted(tmp_path: Pa
         choices = shown(screen)
         assert choices[0] == ("echo", "echo")  # the current one leads when nothing is recent
         assert ("echo", "echo-fast") in choices
-        assert {name for name, _ in choices} == {"echo", "openai", "ollama", "raycast", "voigpt"}
+        assert {name for name, _ in choices} == {
+            "echo",
+            "openai",
+            "anthropic",
+            "ollama",
+            "raycast",
+            "voigpt",
+        }
         assert "echo/echo-fast" in screen_text(pilot.app)
         await pilot.press("enter")
         await pilot.pause()

@@ -50,7 +50,9 @@ async def test_lists_providers_with_their_state_and_details(tmp_path: Path) -> N
         for name in ("echo", "openai", "ollama", "raycast"):
             assert name in text
         assert "Echo (offline)" in text and "configured" in text and "needs key" in text
-        await pilot.press("down", "down", "down")  # echo, openai, ollama, raycast
+        await pilot.press(
+            "down", "down", "down", "down"
+        )  # echo, openai, anthropic, ollama, raycast
         assert screen.selected == "raycast"
         info = screen_text(pilot.app)
         assert "https://backend.raycast.com" in info

@@ -24,6 +24,7 @@ import pytest
 
 from tests.servers import (
     ENDLESS_PIECE,
+    AnthropicServer,
     LoopbackServer,
     OllamaServer,
     OpenAIServer,
@@ -33,7 +34,7 @@ from tests.servers import (
     self_signed_tls,
 )
 
-PROVIDERS = ("raycast", "voigpt", "openai", "ollama", "groq")
+PROVIDERS = ("raycast", "voigpt", "openai", "ollama", "groq", "anthropic")
 KIND = {"groq": "openai"}  # groq: a declared OpenAI-compatible instance
 SERVERS: dict[str, type[LoopbackServer]] = {
     "raycast": RaycastServer,
@@ -41,9 +42,15 @@ SERVERS: dict[str, type[LoopbackServer]] = {
     "openai": OpenAIServer,
     "ollama": OllamaServer,
     "groq": OpenAIServer,
+    "anthropic": AnthropicServer,
 }
-KEYS = {"raycast": "rc-fault-KEY-0001", "openai": "sk-fault-KEY-0002", "groq": "gsk-fault-KEY-3"}
-STREAMING = {"raycast", "openai", "ollama", "groq"}  # voigpt answers in one JSON piece
+KEYS = {
+    "raycast": "rc-fault-KEY-0001",
+    "openai": "sk-fault-KEY-0002",
+    "groq": "gsk-fault-KEY-3",
+    "anthropic": "sk-ant-fault-KEY-4",
+}
+STREAMING = {"raycast", "openai", "ollama", "groq", "anthropic"}  # voigpt answers in one JSON piece
 REPLY = "Partial words arrive first, then the rest of the answer."
 PROMPT, NEXT_PROMPT = "hello there", "and now?"
 ENDLESS_LIMIT = 300_000  # max_reply_chars in the endless cells

@@ -20,7 +20,14 @@ def test_missing_config_file_means_defaults(tmp_path: Path) -> None:
     config = cfg.load(tmp_path / "absent.toml")
     assert config.request_timeout == 60.0
     assert config.fallback == []
-    assert config.provider_names()[:5] == ["echo", "openai", "ollama", "raycast", "voigpt"]
+    assert config.provider_names()[:6] == [
+        "echo",
+        "openai",
+        "anthropic",
+        "ollama",
+        "raycast",
+        "voigpt",
+    ]
 
 
 def test_bad_toml_names_the_file(tmp_path: Path) -> None:

@@ -15,12 +15,17 @@ KINDS: dict[str, str] = {
     "ollama": "ollama:OllamaProvider",
     "raycast": "raycast:RaycastProvider",
     "voigpt": "voigpt:VoiGptProvider",
+    "anthropic": "anthropic:AnthropicProvider",
     "g4f": "g4f_bridge:G4FProvider",  # g4f/NAME, with the [g4f] extra (g4f_bridge.py)
 }
 # kind -> its standard key variable, for reading config without importing every kind
 # (`chatterm sessions list` would import asyncio and httpx for it); a test checks that it
 # matches each class's ``api_key_env``.
-KEY_ENV: dict[str, str] = {"openai": "OPENAI_API_KEY", "raycast": "RAYCAST_API_KEY"}
+KEY_ENV: dict[str, str] = {
+    "openai": "OPENAI_API_KEY",
+    "raycast": "RAYCAST_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+}
 
 
 G4F_PREFIX = "g4f/"  # g4f/NAME: a gpt4free provider class, with the [g4f] extra

@@ -209,6 +209,10 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
 
     def _finished(self, exchange: Exchange, status: str, error: str = "") -> None:
         self.streaming = False
+        if not self.query(MessageLog):
+            # The app is closing and took the widgets first: the Exchange has saved the
+            # reply (cancelled), and there is nothing left to draw it on.
+            return
         lines = [one_line(line, 400) for line in error.splitlines() if line.strip()]
         error = "\n".join(lines)
         reply = exchange.reply

@@ -115,7 +115,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 DEFAULT_REPLY = "Hello from the loopback server. Streaming works."
 HUGE_LINE = (1 << 20) + 4096  # just past the client's 1 MiB line bound
@@ -1236,12 +1236,379 @@ class Drained:
         return "".join(p.text for p in self.parts if type(p).__name__ == "Reasoning")
 
 
+# -- Gemini -----------------------------------------------------------------------------------
+# A loopback server that speaks Google's Gemini API (generativelanguage.googleapis.com).
+#
+# What it mirrors, and where that comes from:
+#
+# - https://ai.google.dev/api/generate-content : ``POST /v1beta/models/{model}:
+#   streamGenerateContent?alt=sse``, a GenerateContentRequest in, one GenerateContentResponse
+#   per SSE event out (``candidates[0].content.parts[].text``, ``finishReason``,
+#   ``usageMetadata``, ``modelVersion``, ``responseId``; ``promptFeedback.blockReason`` and
+#   no candidates for a refused prompt). No end marker: the body just ends.
+# - https://ai.google.dev/gemini-api/docs/thinking : with ``thinkingConfig.includeThoughts``
+#   the thought summaries come first, as parts with ``"thought": true``, and
+#   ``usageMetadata.thoughtsTokenCount`` counts them.
+# - https://ai.google.dev/api/models : ``GET /v1beta/models`` -> ``{"models": [{"name":
+#   "models/...", "supportedGenerationMethods": [...], ...}], "nextPageToken": ...}``
+#   (``pageSize`` honoured; an empty list is left out, as protobuf JSON leaves it: ``{}``).
+# - https://ai.google.dev/gemini-api/docs/troubleshooting : the error codes. The bodies are
+#   Google's ``{"error": {"code", "message", "status", "details"}}``, pretty-printed: a wrong
+#   key is 400 INVALID_ARGUMENT with an ErrorInfo ``API_KEY_INVALID``, no key 403
+#   PERMISSION_DENIED, 429 RESOURCE_EXHAUSTED with a RetryInfo ``"retryDelay": "7s"`` (and
+#   no Retry-After header unless ``retry_header=True``), 404 NOT_FOUND for a model, 503
+#   UNAVAILABLE "The model is overloaded".
+#
+# The bytes of an event: ``data: <json>\\r\\n\\r\\n``, the JSON on one line with ``": "`` after
+# a name and ``","`` between members, as in the captures of the real service that Google's own
+# SDK tests replay (google-gemini/generative-ai-js,
+# test-utils/mock-responses/streaming-success-basic-reply-short.txt: ``data: {"candidates":
+# [{"content": {"parts": [{"text": "Cheyenne"}]},"finishReason": "STOP",...}\\r\\n\\r\\n``).
+#
+# Keywords besides the common ones (tests/servers.py): ``thoughts`` (str, split per word, or
+# a list of exact pieces: thought parts before the reply, one event each), ``finish_reason``
+# (of the closing event, default "STOP"), ``retry_header`` (send Retry-After on a 429 too),
+# ``block_reason`` (the ``blocked`` mode's promptFeedback.blockReason, default "SAFETY").
+# ``api_key``, when set, is checked in ``x-goog-api-key`` (a ``?key=`` in the URL also
+# counts, as Google takes it; the tests check that the client never sends one).
+#
+# Modes: the COMMON modes, plus ``503`` (Google's JSON "model is overloaded") and ``blocked``
+# (a 200 stream whose only event refuses the prompt). ``error_event`` sends Google's 503
+# error object as an event after the first piece.
+#
+# From a shell: ``python -m tests.servers gemini [--port N] ...``.
+API_PATH = "/v1beta"
+STREAM_SUFFIX = ":streamGenerateContent"
+PROMPT_TOKENS = 9  # usageMetadata.promptTokenCount of every answer
+RESPONSE_ID = "loopbackGeminiResponse01"
+# The headers Google's front end sends with a stream (besides Date and Transfer-Encoding).
+STREAM_HEADERS = [
+    ("Vary", "Origin"),
+    ("Vary", "X-Origin"),
+    ("Vary", "Referer"),
+    ("Content-Disposition", "attachment"),
+    ("Server", "scaffolding on HTTPServer2"),
+    ("X-XSS-Protection", "0"),
+    ("X-Frame-Options", "SAMEORIGIN"),
+    ("X-Content-Type-Options", "nosniff"),
+]
+JSON_TYPE = "application/json; charset=UTF-8"
+KEY_INVALID = "API key not valid. Please pass a valid API key."
+NO_KEY = (
+    "Method doesn't allow unregistered callers (callers without established identity). "
+    "Please use API Key or other form of API consumer identity to call this API."
+)
+OVERLOADED = "The model is overloaded. Please try again later."
+
+
+def event_json(obj: Any) -> bytes:
+    """JSON as Google's SSE writes it: one line, ``": "`` after names, ``","`` between."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ": ")).encode()
+
+
+def sse(obj: Any) -> bytes:
+    return b"data: " + event_json(obj) + b"\r\n\r\n"
+
+
+def error_body(code: int, message: str, details: Sequence[dict[str, Any]] = ()) -> bytes:
+    """Google's error object, pretty-printed with two spaces, as its front end sends it."""
+    status = {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        404: "NOT_FOUND",
+        429: "RESOURCE_EXHAUSTED",
+        500: "INTERNAL",
+        503: "UNAVAILABLE",
+    }.get(code, "UNKNOWN")
+    error: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if details:
+        error["details"] = list(details)
+    return (json.dumps({"error": error}, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def key_invalid_details() -> list[dict[str, Any]]:
+    return [
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com",
+            "metadata": {"service": "generativelanguage.googleapis.com"},
+        },
+        {
+            "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+            "locale": "en-US",
+            "message": KEY_INVALID,
+        },
+    ]
+
+
+def quota_details(retry_after: str) -> list[dict[str, Any]]:
+    metric = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
+    return [
+        {
+            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            "violations": [
+                {
+                    "quotaMetric": metric,
+                    "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                    "quotaDimensions": {"location": "global", "model": "gemini-2.5-flash"},
+                    "quotaValue": "10",
+                }
+            ],
+        },
+        {
+            "@type": "type.googleapis.com/google.rpc.Help",
+            "links": [
+                {
+                    "description": "Learn more about Gemini API quotas",
+                    "url": "https://ai.google.dev/gemini-api/docs/rate-limits",
+                }
+            ],
+        },
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_after}s"},
+    ]
+
+
+class GeminiServer(LoopbackServer):
+    kind = "gemini"
+    base_path = API_PATH
+    modes = COMMON_MODES | {"503", "blocked"}
+    aux_modes = COMMON_MODES | {"503"}
+
+    def __init__(
+        self,
+        *,
+        thoughts: str | Sequence[str] = (),
+        finish_reason: str | None = "STOP",
+        retry_header: bool = False,
+        block_reason: str = "SAFETY",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.thoughts = thoughts
+        self.finish_reason = finish_reason
+        self.retry_header = retry_header
+        self.block_reason = block_reason
+
+    def default_models(self) -> Sequence[str]:
+        # The last two are not for chat: the list filters them out by their methods.
+        return (
+            "gemini-2.5-flash",
+            "gemini-2.5-pro",
+            "gemini-2.5-flash-lite",
+            "gemini-embedding-001",
+            "imagen-4.0-generate-001",
+        )
+
+    # -- routing ----------------------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        # Request.path has no query string: ?alt=sse is checked in chat (without it Google
+        # answers a JSON array, which is not what the client asked for).
+        return [
+            ("POST", self.is_stream_path, "chat", self.chat),
+            ("GET", lambda p: p == f"{self.base_path}/models", "aux", self.list_models),
+        ]
+
+    def is_stream_path(self, path: str) -> bool:
+        prefix = f"{self.base_path}/models/"
+        name = path.removeprefix(prefix).removesuffix(STREAM_SUFFIX)
+        return path.startswith(prefix) and path.endswith(STREAM_SUFFIX) and "/" not in name
+
+    @staticmethod
+    def model_of(request: Request) -> str:
+        """The model named in the path (``.../models/NAME:streamGenerateContent``)."""
+        return request.path.rpartition("/models/")[2].removesuffix(STREAM_SUFFIX)
+
+    @staticmethod
+    def key_of(request: Request) -> str | None:
+        """The key as Google takes it: the x-goog-api-key header, or ?key= in the URL."""
+        if "x-goog-api-key" in request.headers:
+            return request.headers["x-goog-api-key"]
+        return (parse_qs(request.query).get("key") or [None])[0]
+
+    def needs_key(self, request: Request) -> bool:
+        return self.api_key is not None and self.key_of(request) != self.api_key
+
+    def handle(self, ex: Exchange) -> None:
+        # Google checks the key before the route's own work: a wrong one is 400 (with
+        # API_KEY_INVALID), a missing one 403; LoopbackServer would answer 401.
+        request = ex.request
+        if self.needs_key(request) and any(
+            request.method == method and matches(request.path)
+            for method, matches, _role, _handler in self.routes()
+        ):
+            if self.key_of(request) is None:
+                ex.body(403, JSON_TYPE, error_body(403, NO_KEY))
+            else:
+                ex.body(400, JSON_TYPE, error_body(400, KEY_INVALID, key_invalid_details()))
+            return
+        super().handle(ex)
+
+    def fault(self, ex: Exchange, mode: str) -> bool:
+        if mode == "503":
+            self.error(ex, 503)
+            return True
+        return super().fault(ex, mode)
+
+    # -- chat -------------------------------------------------------------------------------
+    def chat(self, ex: Exchange, mode: str) -> None:
+        if parse_qs(ex.request.query).get("alt") != ["sse"]:
+            message = "This test server streams only with ?alt=sse (a JSON array otherwise)."
+            ex.body(400, JSON_TYPE, error_body(400, message))
+            return
+        model = self.model_of(ex.request)
+        if mode == "blocked":
+            self.send_blocked(ex, model)
+            return
+        pieces = self.pieces()
+        thoughts = word_pieces(self.thoughts)
+
+        def event(parts: Any, *, count: int = 0, **extra: Any) -> bytes:
+            candidate = {"content": {"parts": parts, "role": "model"}, **extra, "index": 0}
+            usage = self.usage(count, len(thoughts))
+            return sse(
+                {
+                    "candidates": [candidate],
+                    "usageMetadata": usage,
+                    "modelVersion": model,
+                    "responseId": RESPONSE_ID,
+                }
+            )
+
+        # Gemini 2.5 ends with an event whose text is empty, holding the finish and the counts.
+        finish = {"finishReason": self.finish_reason} if self.finish_reason else {}
+        closing = event([{"text": ""}], count=len(pieces), **finish)
+        self.send_stream(
+            ex,
+            mode,
+            Frames(
+                opening=[],
+                content=[
+                    *(event([{"text": t, "thought": True}]) for t in thoughts),
+                    *(event([{"text": p}], count=i + 1) for i, p in enumerate(pieces)),
+                ],
+                closing=[closing],
+                wrong=[event(p) for p in pieces],  # "parts" a string, not a list
+                bad=b'data: {"candidates": [{"content": {"parts": [{"text": \r\n\r\n',
+                error=sse({"error": json.loads(error_body(503, OVERLOADED))["error"]}),
+                huge=event([{"text": "x" * self.huge_size}]) if mode == "huge_line" else b"",
+                endless=event([{"text": "y" * ENDLESS_PIECE}]),
+                headers=STREAM_HEADERS,
+            ),
+        )
+
+    def usage(self, candidates: int, thoughts: int) -> dict[str, Any]:
+        """usageMetadata as Google sends it: zero counts left out, totals growing."""
+        usage: dict[str, Any] = {"promptTokenCount": PROMPT_TOKENS}
+        if candidates:
+            usage["candidatesTokenCount"] = candidates
+        usage["totalTokenCount"] = PROMPT_TOKENS + candidates + thoughts
+        usage["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": PROMPT_TOKENS}]
+        if thoughts:
+            usage["thoughtsTokenCount"] = thoughts
+        return usage
+
+    def send_blocked(self, ex: Exchange, model: str) -> None:
+        ratings = [
+            {"category": "HARM_CATEGORY_SEXUALLY_EXPLICIT", "probability": "NEGLIGIBLE"},
+            {"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "HIGH"},
+            {"category": "HARM_CATEGORY_HARASSMENT", "probability": "NEGLIGIBLE"},
+            {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "NEGLIGIBLE"},
+        ]
+        feedback = {"blockReason": self.block_reason, "safetyRatings": ratings}
+        usage = {"promptTokenCount": PROMPT_TOKENS, "totalTokenCount": PROMPT_TOKENS}
+        body = {"promptFeedback": feedback, "usageMetadata": usage, "modelVersion": model}
+        ex.head(200, [("Content-Type", "text/event-stream"), *STREAM_HEADERS], chunked=True)
+        ex.chunk(sse(body))
+        ex.end_chunks()
+
+    # -- models -----------------------------------------------------------------------------
+    def list_models(self, ex: Exchange, mode: str) -> None:
+        if mode == "not_json":
+            self.send_whole(ex, mode, "text/html", b"<html><body>Welcome!</body></html>")
+            return
+        names = [] if mode == "empty" else list(self.models)
+        size = int((parse_qs(ex.request.query).get("pageSize") or ["50"])[0])
+        token = (parse_qs(ex.request.query).get("pageToken") or ["0"])[0]
+        start = int(token) if token.isdigit() else 0
+        page = names[start : start + size]
+        body: dict[str, Any] = {}
+        if mode == "wrong_shape":
+            body["models"] = page  # bare names, not Model objects
+        elif page:
+            body["models"] = [model_entry(name) for name in page]
+        if start + size < len(names):
+            body["nextPageToken"] = str(start + size)
+        data = (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode()
+        self.send_whole(ex, mode, JSON_TYPE, data)
+
+    # -- errors -----------------------------------------------------------------------------
+    def error(self, ex: Exchange, status: int) -> None:
+        if status == 500:  # what a front proxy sends: the HTML page of LoopbackServer
+            super().error(ex, status)
+            return
+        model = self.model_of(ex.request) if ex.request.method == "POST" else ""
+        key = self.key_of(ex.request) or ""
+        headers: list[tuple[str, str]] = []
+        details: list[dict[str, Any]] = []
+        if status == 429:
+            message = (
+                "You exceeded your current quota, please check your plan and billing details. "
+                "For more information on this error, head to: "
+                "https://ai.google.dev/gemini-api/docs/rate-limits.\n"
+                "* Quota exceeded for metric: generativelanguage.googleapis.com/"
+                "generate_content_free_tier_requests, limit: 10\n"
+                f"Please retry in {self.retry_after}s."
+            )
+            details = quota_details(self.retry_after)
+            if self.retry_header:
+                headers.append(("Retry-After", self.retry_after))
+        else:
+            message = {
+                401: "Request had invalid authentication credentials. Expected OAuth 2 access "
+                "token, login cookie or other valid authentication credential.",
+                # Google names the key in this one: the client must mask it.
+                403: f"Permission denied: Consumer 'api_key:{key}' has been suspended.",
+                404: f"models/{model} is not found for API version v1beta, or is not "
+                "supported for generateContent. Call ListModels to see the list of "
+                "available models and their supported methods.",
+                503: OVERLOADED,
+            }.get(status, http.HTTPStatus(status).phrase)
+        ex.body(status, JSON_TYPE, error_body(status, message, details), headers)
+
+
+def model_entry(name: str) -> dict[str, Any]:
+    """A Model as GET /models lists it; its methods follow from the name."""
+    if "embedding" in name:
+        methods = ["embedContent", "countTextTokens", "countTokens", "asyncBatchEmbedContent"]
+    elif name.startswith("imagen"):
+        methods = ["predict"]
+    else:
+        methods = ["generateContent", "countTokens", "createCachedContent"]
+        methods.append("batchGenerateContent")
+    entry: dict[str, Any] = {
+        "name": f"models/{name}",
+        "version": "001",
+        "displayName": name.replace("-", " ").title(),
+        "description": f"The loopback stand-in for {name}.",
+        "inputTokenLimit": 1048576,
+        "outputTokenLimit": 65536,
+        "supportedGenerationMethods": methods,
+    }
+    if "generateContent" in methods:
+        entry |= {"temperature": 1, "topP": 0.95, "topK": 64, "maxTemperature": 2}
+        entry["thinking"] = True
+    return entry
+
+
 SERVERS: dict[str, type[LoopbackServer]] = {
     "openai": OpenAIServer,
     "ollama": OllamaServer,
     "raycast": RaycastServer,
     "voigpt": VoiGptServer,
     "anthropic": AnthropicServer,
+    "gemini": GeminiServer,
     "proxy": ForwardProxy,
 }
 

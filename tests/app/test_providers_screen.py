@@ -51,8 +51,8 @@ async def test_lists_providers_with_their_state_and_details(tmp_path: Path) -> N
             assert name in text
         assert "Echo (offline)" in text and "configured" in text and "needs key" in text
         await pilot.press(
-            "down", "down", "down", "down"
-        )  # echo, openai, anthropic, ollama, raycast
+            "down", "down", "down", "down", "down"
+        )  # echo, openai, anthropic, gemini, ollama, raycast
         assert screen.selected == "raycast"
         info = screen_text(pilot.app)
         assert "https://backend.raycast.com" in info

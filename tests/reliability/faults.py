@@ -25,6 +25,7 @@ import pytest
 from tests.servers import (
     ENDLESS_PIECE,
     AnthropicServer,
+    GeminiServer,
     LoopbackServer,
     OllamaServer,
     OpenAIServer,
@@ -34,7 +35,7 @@ from tests.servers import (
     self_signed_tls,
 )
 
-PROVIDERS = ("raycast", "voigpt", "openai", "ollama", "groq", "anthropic")
+PROVIDERS = ("raycast", "voigpt", "openai", "ollama", "groq", "anthropic", "gemini")
 KIND = {"groq": "openai"}  # groq: a declared OpenAI-compatible instance
 SERVERS: dict[str, type[LoopbackServer]] = {
     "raycast": RaycastServer,
@@ -43,14 +44,23 @@ SERVERS: dict[str, type[LoopbackServer]] = {
     "ollama": OllamaServer,
     "groq": OpenAIServer,
     "anthropic": AnthropicServer,
+    "gemini": GeminiServer,
 }
 KEYS = {
     "raycast": "rc-fault-KEY-0001",
     "openai": "sk-fault-KEY-0002",
     "groq": "gsk-fault-KEY-3",
     "anthropic": "sk-ant-fault-KEY-4",
+    "gemini": "AIza-fault-KEY-5",
 }
-STREAMING = {"raycast", "openai", "ollama", "groq", "anthropic"}  # voigpt answers in one JSON piece
+STREAMING = {
+    "raycast",
+    "openai",
+    "ollama",
+    "groq",
+    "anthropic",
+    "gemini",
+}  # voigpt answers in one JSON piece
 REPLY = "Partial words arrive first, then the rest of the answer."
 PROMPT, NEXT_PROMPT = "hello there", "and now?"
 ENDLESS_LIMIT = 300_000  # max_reply_chars in the endless cells
@@ -93,7 +103,7 @@ FAULTS = (
         "404 model",
         r"HTTP 404|not pulled",
         mode="404",
-        usage=frozenset({"ollama"}),
+        usage=frozenset({"ollama", "gemini"}),  # the model named is not there: a usage error
     ),
     Fault(  # the server's own words, if any, then the wait (120 s)
         "429", "429 long", r'rate limited \(HTTP 429\)(: "[^"]*")?; retry after 2 min', mode="429"

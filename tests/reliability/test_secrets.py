@@ -200,8 +200,8 @@ async def test_a_key_typed_into_the_providers_screen_is_saved_private_and_masked
         await pilot.press("f4")
         await pilot.pause(0.2)
         await pilot.press(
-            "down", "down", "down", "down"
-        )  # raycast (after echo, openai, anthropic, ollama): needs a key
+            "down", "down", "down", "down", "down"
+        )  # raycast (after echo, openai, anthropic, gemini, ollama): needs a key
         await pilot.press("k", *typed, "enter")
         await pilot.pause(0.3)
         shown = screen_text(app)

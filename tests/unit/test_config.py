@@ -20,10 +20,11 @@ def test_missing_config_file_means_defaults(tmp_path: Path) -> None:
     config = cfg.load(tmp_path / "absent.toml")
     assert config.request_timeout == 60.0
     assert config.fallback == []
-    assert config.provider_names()[:6] == [
+    assert config.provider_names()[:7] == [
         "echo",
         "openai",
         "anthropic",
+        "gemini",
         "ollama",
         "raycast",
         "voigpt",

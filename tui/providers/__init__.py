@@ -16,6 +16,7 @@ KINDS: dict[str, str] = {
     "raycast": "raycast:RaycastProvider",
     "voigpt": "voigpt:VoiGptProvider",
     "anthropic": "anthropic:AnthropicProvider",
+    "gemini": "gemini:GeminiProvider",
     "g4f": "g4f_bridge:G4FProvider",  # g4f/NAME, with the [g4f] extra (g4f_bridge.py)
 }
 # kind -> its standard key variable, for reading config without importing every kind
@@ -25,6 +26,7 @@ KEY_ENV: dict[str, str] = {
     "openai": "OPENAI_API_KEY",
     "raycast": "RAYCAST_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",
+    "gemini": "GEMINI_API_KEY",
 }
 
 

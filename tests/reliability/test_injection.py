@@ -105,7 +105,9 @@ def test_hostile_reply_error_page_model_names_and_provider_name_never_reach_the_
             p.send("second\r")
             p.wait_written("ERRAFTER")
             p.send(KEY_F2)  # the picker asks the server for its (hostile) model list
-            p.wait_written("MODELA[/]MODELB")
+            p.wait_on_screen("type to filter")
+            p.send("MODELA")  # below the built-in providers' models: filtered to it
+            p.wait_on_screen("MODELA[/]MODELB")
             p.send(KEY_ESC)
             p.wait_gone("type to filter")  # the picker's hint
             p.send(KEY_F4)  # providers screen: name, URL, models

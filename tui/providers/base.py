@@ -573,23 +573,29 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
+async def read_prefix(response: httpx.Response, limit: int) -> bytes:
+    """At least the first *limit* bytes of a body (all of a shorter one); a body cut while
+    it is read gives what came (an error answer is read for its words, not whole)."""
+    import httpx
+
+    raw = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            raw += chunk
+            if len(raw) >= limit:
+                break
+    except httpx.HTTPError:
+        pass
+    return raw
+
+
 async def _read_excerpt(
     response: httpx.Response, limit: int = 4096, secret: str | None = None
 ) -> str:
     """A short, cleaned excerpt of an error body: a JSON error's message, or the text with
     HTML tags dropped; one line, with *secret* masked before anything is cut short."""
-    import httpx
-
-    raw = b""
     # A little past the bound, so that a key straddling it is still whole when masked.
-    wanted = limit + (len(secret.encode()) if secret else 0)
-    try:
-        async for chunk in response.aiter_bytes():
-            raw += chunk
-            if len(raw) >= wanted:
-                break
-    except httpx.HTTPError:
-        pass
+    raw = await read_prefix(response, limit + (len(secret.encode()) if secret else 0))
     # Wider than a message quotes (QUOTE_WIDTH): server_words drops LiteLLM's exception
     # names from the front first, so the words that matter are still whole.
     return body_excerpt(_redact(raw.decode("utf-8", "replace"), secret)[:limit], 300)

@@ -36,6 +36,7 @@ from .base import (
     body_excerpt,
     parse_retry_after,
     read_limited,
+    read_prefix,
 )
 from .errors import (
     BadResponse,
@@ -433,17 +434,7 @@ def _media_type(response: httpx.Response) -> str:
 
 async def _read_body(response: httpx.Response, limit: int) -> str:
     """At most *limit* bytes of an error body, as text; what could not be read is left."""
-    import httpx
-
-    raw = b""
-    try:
-        async for chunk in response.aiter_bytes():
-            raw += chunk
-            if len(raw) >= limit:
-                break
-    except httpx.HTTPError:
-        pass
-    return raw[:limit].decode("utf-8", "replace")
+    return (await read_prefix(response, limit))[:limit].decode("utf-8", "replace")
 
 
 # -- models ---------------------------------------------------------------------------------------

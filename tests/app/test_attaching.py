@@ -305,3 +305,19 @@ async def test_more_chips_than_fit_show_a_count_and_every_one_can_be_reached(
         await pilot.press("delete")
         await wait_until(pilot, lambda: "… 3 more" in screen_text(app))
         assert [i.name for i in screen.chips.items] == names[1:]
+
+
+async def test_an_image_for_a_model_that_takes_none_is_refused_and_nothing_is_sent(
+    tmp_path: Path, folder: Path
+) -> None:
+    (folder / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.conversation
+        assert screen is not None
+        await attach(pilot, "pho")
+        await wait_until(pilot, lambda: "▣ photo.png · 264 B · image" in screen_text(app))
+        await pilot.press(*"what is this?", "enter")
+        await wait_until(pilot, lambda: any("echo takes no images" in n for n in notices(app)))
+        assert screen.session.messages == [] and not screen.streaming  # nothing sent or saved
+        assert screen.prompt.text == "what is this?" and len(screen.chips.items) == 1

@@ -145,6 +145,11 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
         if self.editing is not None and self.edited(text):
             return  # a reply edited in place: saved, nothing to send
         files = self.chips.items  # an edited prompt's own files, put back by start_editing
+        try:  # an image for a model that takes none: refused before anything is sent
+            self.core.check_images(self.session.provider, self.session.model, files)
+        except ProviderError as err:
+            self.notify(one_line(str(err), 300), severity="error", markup=False)
+            return  # the prompt and its chips stay, to change the model (F2) or the files
         text = text if text.strip() else ""
         self.prompt.clear()
         self.chips.clear()

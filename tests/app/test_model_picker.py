@@ -363,3 +363,20 @@ async def test_the_refresh_key_asks_the_servers_again(tmp_path: Path) -> None:
             screen, _ = await open_picker(pilot)  # fresh now: opening again asks nothing
             await screen.workers.wait_for_complete()
             assert model_requests(server) == 2
+
+
+async def test_a_g4f_provider_is_chosen_by_typing_its_name_and_model(tmp_path: Path) -> None:
+    from tui.providers import g4f_bridge
+
+    [first, *_] = g4f_bridge.names()  # a class of the installed g4f that is marked working
+    with OpenAIServer() as server:
+        app = local_app(tmp_path, server.base_url)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await typed_and_asked(pilot, app, f"{first}/some-model")
+            question = " ".join(screen_text(app).split())
+            assert f"Use model 'some-model' with provider '{first}'?" in question
+            await pilot.press("enter")
+            session = app.conversation.session
+            await wait_until(
+                pilot, lambda: (session.provider, session.model) == (first, "some-model")
+            )

@@ -26,6 +26,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..model_lists import LIVE, ModelList, age_text
+from ..providers import G4F_PREFIX
 from ..providers.base import LIVE_LIST_TIMEOUT, Provider
 from ..sanitize import one_line
 from ..services import Services
@@ -181,25 +182,33 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
             entries.append(Entry((name, model), _display(name, model), self._flags[name], source))
         return entries
 
+    def _typed_names(self, query: str) -> list[str]:
+        """The providers a typed ``provider/model`` may name: those listed, and with the
+        [g4f] extra every ``g4f/NAME`` (not listed: there are dozens), once "g4f/" is typed."""
+        names = list(self._lists)
+        if query.strip().startswith(G4F_PREFIX):
+            names += self.services.core.provider_names(g4f=True, not_working=True)
+        return names
+
     def _typed_entry(self, query: str, entries: list[Entry]) -> Entry | None:
         """``provider/model`` typed in full, for providers that host any model name."""
         if self._typed_problem(query):
             return None
-        split = split_typed(query, list(self._lists))
+        split = split_typed(query, self._typed_names(query))
         if split is None or not split[1] or any(e.choice == split for e in entries):
             return None
         return Entry(split, _display(*split), "", "not listed · Enter to use it", typed=True)
 
     def _typed_problem(self, query: str) -> str:
         """Why the typed ``provider/model`` cannot be used ("" when it can, or is not one)."""
-        split = split_typed(query, list(self._lists))
+        split = split_typed(query, self._typed_names(query))
         if split is None:
             return ""
         name, model = split
-        if name not in self._lists:
+        if name not in self._typed_names(query):
             known = ", ".join(self._lists)
             return f"no provider named {one_line(name, 30)!r} (there are: {known})"
-        if not model or model in self._models[name]:
+        if not model or model in self._models.get(name, ()):
             return ""
         provider = self.services.core.provider(name)
         if not (provider.accepts_any_model or not provider.instance_models):

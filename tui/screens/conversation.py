@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
@@ -199,7 +200,10 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
         try:
             async for text in exchange.chunks():
                 log.append(text)
-                self.status.count(text)
+                try:
+                    self.status.count(text)
+                except NoMatches:  # the app is closing: the Exchange saves it as cancelled
+                    break
         except ProviderError as err:
             self._finished(exchange, "error", errors(str(err)))
         except asyncio.CancelledError:
@@ -214,7 +218,7 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
 
     def _finished(self, exchange: Exchange, status: str, error: str = "") -> None:
         self.streaming = False
-        if not self.query(MessageLog):
+        if not (self.query(MessageLog) and self.query(StatusLine)):
             # The app is closing and took the widgets first: the Exchange has saved the
             # reply (cancelled), and there is nothing left to draw it on.
             return

@@ -85,7 +85,12 @@ async def test_an_endpoint_rejecting_stream_options_is_asked_again_without(
 
 async def test_another_400_is_not_retried(openai_server, openai) -> None:
     body = json.dumps({"error": {"message": "temperature must be at most 2"}}).encode()
-    head = "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: "
+    # Connection: close, as a server that closes after answering says: without it the client
+    # may reuse the connection the server has just closed (once, under load, a "cut").
+    head = (
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+        "Content-Type: application/json\r\nContent-Length: "
+    )
     openai_server.script(Raw(f"{head}{len(body)}\r\n\r\n".encode() + body))
     result = await drain(openai, HELLO)
     assert isinstance(result.error, HTTPError)

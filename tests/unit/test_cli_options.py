@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +67,9 @@ def chats(server: OpenAIServer | OllamaServer) -> list[dict]:
     return [r.json for r in server.requests if r.method == "POST"]
 
 
-@pytest.fixture
-def setup(tmp_path: Path) -> Iterator[Setup]:
+@contextmanager
+def loopback_setup(tmp_path: Path) -> Iterator[Setup]:
+    """ "remote" (OpenAI-compatible, the default) and "ollama", each a loopback server."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["OLLAMA_HOST"] = f"127.0.0.1:{free_port()}"  # never a developer's own
     env["CHATTERM_CONFIG"] = str(tmp_path / "config.toml")
@@ -75,6 +77,12 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
     with OpenAIServer(reply="remote reply") as remote, OllamaServer(reply="local reply") as local:
         s = Setup(env, tmp_path / "config.toml", remote, local)
         s.write()
+        yield s
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[Setup]:
+    with loopback_setup(tmp_path) as s:
         yield s
 
 

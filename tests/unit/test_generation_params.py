@@ -10,14 +10,13 @@ saved (F10 changes a conversation's own).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.servers import OllamaServer, OpenAIServer, free_port
-from tests.unit.test_cli_options import Setup, chats
+from tests.servers import OpenAIServer
+from tests.unit.test_cli_options import Setup, chats, loopback_setup
 from tui.chat import Core, parse_param
 from tui.config import load
 from tui.store import SessionStore
@@ -25,14 +24,8 @@ from tui.store import SessionStore
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Iterator[Setup]:
-    """As tests/unit/test_cli_options.py's: "remote" (OpenAI, the default) and "ollama"."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env["OLLAMA_HOST"] = f"127.0.0.1:{free_port()}"  # never a developer's own
-    env["CHATTERM_CONFIG"] = str(tmp_path / "config.toml")
-    env["CHATTERM_DATA_DIR"] = str(tmp_path / "data")
-    with OpenAIServer(reply="remote reply") as remote, OllamaServer(reply="local reply") as local:
-        s = Setup(env, tmp_path / "config.toml", remote, local)
-        s.write()
+    """tests/unit/test_cli_options.py's: "remote" (OpenAI, the default) and "ollama"."""
+    with loopback_setup(tmp_path) as s:
         yield s
 
 

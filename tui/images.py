@@ -3,10 +3,11 @@ No Textual, no httpx.
 
 An attached PNG, JPEG, WebP or GIF is recorded like any attachment (path, size, sha256;
 never its bytes in the session file) and read again when it is sent, as base64 for the
-provider to put in its own shape (OpenAI ``image_url`` data URL, Ollama ``images``). Only
-models that take images get one: a built-in table of well-known vision models, or
-``vision = true`` / ``vision_models = [...]`` in ``[providers.NAME]``; others refuse with
-the reason before anything is sent.
+provider to put in its own shape (OpenAI ``image_url`` data URL, Ollama ``images``,
+Anthropic base64 ``image`` blocks, Gemini ``inlineData`` parts). Only models that take
+images get one: a built-in table of well-known vision models, or ``vision = true`` /
+``vision_models = [...]`` in ``[providers.NAME]``; others refuse with the reason before
+anything is sent.
 """
 
 from __future__ import annotations

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.servers import GeminiServer, Raw, drain, free_port
 from tests.unit.checks import assert_readable as _readable
+from tui import images
 from tui.providers.base import ListFailed, ProviderSettings
 from tui.providers.errors import (
     BadResponse,
@@ -28,6 +32,7 @@ from tui.providers.gemini import GeminiProvider
 from tui.providers.parts import Finish, Reasoning, Usage
 
 KEY = "AIzaSy-test-SECRET123456"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # a PNG's signature, then any bytes
 HELLO = [{"role": "user", "content": "hi"}]
 Make = Callable[..., GeminiProvider]
 
@@ -100,6 +105,42 @@ async def test_request_is_google_wire_format(server: GeminiServer, provider) -> 
         ],
         "systemInstruction": {"parts": [{"text": "be brief"}, {"text": "in French"}]},
     }  # no generationConfig: no parameter was given
+
+
+def loaded_png(tmp_path: Path) -> dict[str, str]:
+    """The image as the chat hands it to a provider: read again by images.load."""
+    path = tmp_path / "photo.png"
+    path.write_bytes(PNG)
+    return images.load(str(path), hashlib.sha256(PNG).hexdigest(), "photo.png")
+
+
+async def test_image_goes_as_inline_data_before_the_text(
+    server: GeminiServer, provider: GeminiProvider, tmp_path: Path
+) -> None:
+    assert GeminiProvider.sends_images and images.takes_images("gemini-2.5-flash", {})
+    picture = {"role": "user", "content": "what is this?", "images": [loaded_png(tmp_path)]}
+    messages = [picture, {"role": "assistant", "content": "a PNG"}, *HELLO]
+    assert (await drain(provider, messages, "gemini-2.5-flash")).error is None
+    # The bytes themselves, as the file holds them: decoded from what reached the server.
+    inline = {"mimeType": "image/png", "data": base64.b64encode(PNG).decode("ascii")}
+    assert server.requests[-1].json["contents"] == [
+        {"role": "user", "parts": [{"inlineData": inline}, {"text": "what is this?"}]},
+        {"role": "model", "parts": [{"text": "a PNG"}]},
+        {"role": "user", "parts": [{"text": "hi"}]},  # no images: as before
+    ]
+    assert base64.b64decode(inline["data"]) == PNG
+
+
+async def test_image_without_text_still_goes(
+    server: GeminiServer, provider: GeminiProvider, tmp_path: Path
+) -> None:
+    # Only an empty *text* part is refused: the image alone is the prompt.
+    image = loaded_png(tmp_path)
+    messages = [{"role": "user", "content": "", "images": [image, image]}]
+    assert (await drain(provider, messages)).error is None
+    [turn] = server.requests[-1].json["contents"]
+    inline = {"mimeType": "image/png", "data": image["data"]}
+    assert turn == {"role": "user", "parts": [{"inlineData": inline}] * 2}
 
 
 async def test_generation_config_holds_only_the_params_given(server, make) -> None:

@@ -3,6 +3,7 @@
 One request per reply: ``POST {base_url}/models/{model}:streamGenerateContent?alt=sse``
 with the key in the ``x-goog-api-key`` header (never in the URL, where logs and proxies
 would keep it). Without ``alt=sse`` the endpoint streams one JSON array instead of events.
+A prompt's images go as ``inlineData`` parts (mimeType, base64 data) before its text.
 
 Each SSE ``data:`` event is a whole GenerateContentResponse: text at
 ``candidates[0].content.parts[].text`` (a part with ``"thought": true`` is reasoning, sent
@@ -16,14 +17,16 @@ A bad key is 400 with ``API_KEY_INVALID`` in the details (or 403 PERMISSION_DENI
 says when to retry in a ``RetryInfo`` detail (``"retryDelay": "7s"``), seldom in a header.
 
 References: https://ai.google.dev/api/generate-content , https://ai.google.dev/api/models ,
-https://ai.google.dev/gemini-api/docs/troubleshooting , https://ai.google.dev/gemini-api/docs/thinking
+https://ai.google.dev/gemini-api/docs/troubleshooting ,
+https://ai.google.dev/gemini-api/docs/thinking ,
+https://ai.google.dev/gemini-api/docs/image-understanding
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -83,6 +86,7 @@ class GeminiProvider(Provider):
     needs_auth = True
     supports_stream = True
     supports_message_history = True
+    sends_images = True  # inlineData parts before the text (message_parts)
     models = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite")
     default_model = "gemini-2.5-flash"
     api_key_env = "GEMINI_API_KEY"
@@ -298,15 +302,31 @@ def contents(messages: Messages) -> list[dict[str, Any]]:
     turns: list[dict[str, Any]] = []
     for message in messages:
         role = message.get("role", "user")
-        text = message.get("content", "")
-        if role == "system" or not text:
+        parts = message_parts(message)
+        if role == "system" or not parts:
             continue
         role = "model" if role == "assistant" else "user"
         if turns and turns[-1]["role"] == role:
-            turns[-1]["parts"].append({"text": text})
+            turns[-1]["parts"].extend(parts)
         else:
-            turns.append({"role": role, "parts": [{"text": text}]})
+            turns.append({"role": role, "parts": parts})
     return turns
+
+
+def message_parts(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One message's parts: its images (tui/images.py) first, as Anthropic takes them and
+    as Google's examples put them, then its text unless empty. An image-only prompt still
+    goes: only a text part may not be empty."""
+    parts = [image_part(image) for image in message.get("images") or ()]
+    if text := message.get("content", ""):
+        parts.append({"text": text})
+    return parts
+
+
+def image_part(image: Mapping[str, str]) -> dict[str, Any]:
+    """An image as a Blob part (https://ai.google.dev/api/caching#Blob): images.load has
+    already base64-encoded the bytes, which is what Gemini's JSON takes for ``data``."""
+    return {"inlineData": {"mimeType": image["mime"], "data": image["data"]}}
 
 
 def model_path(model: str) -> str:

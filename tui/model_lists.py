@@ -89,9 +89,10 @@ class ModelLists:
     def current(self, provider: Provider) -> ModelList:
         """The list to show now, without a request: the cached live one or the static one."""
         static = static_list(provider)
-        entry = self._read().get(provider.name)
+        # a list that is never live has no cache entry: the file is not read for it
+        entry = self._read().get(provider.name) if provider.has_live_list() else None
         error = self._errors.get(provider.name, "")
-        if not provider.has_live_list() or entry is None:
+        if entry is None:
             static.error = error
             return static
         if entry.get("endpoint") != _endpoint(provider):

@@ -69,7 +69,8 @@ async def test_lists_every_provider_and_enter_picks_the_highlighted(tmp_path: Pa
         choices = shown(screen)
         assert choices[0] == ("echo", "echo")  # the current one leads when nothing is recent
         assert ("echo", "echo-fast") in choices
-        assert {name for name, _ in choices} == {
+        # (the [g4f] extra's providers follow them: test_g4f_providers_are_listed_after_the_rest)
+        assert {name for name, _ in choices if not name.startswith("g4f/")} == {
             "echo",
             "openai",
             "anthropic",
@@ -88,7 +89,8 @@ async def test_typing_filters_and_enter_returns_the_match(tmp_path: Path) -> Non
     async with HostApp(host_config(tmp_path)).run_test(size=(80, 24)) as pilot:
         screen, results = await open_picker(pilot)
         await pilot.press(*"ecfst")  # no substring: a fuzzy match, letters in order
-        assert shown(screen) == [("echo", "echo-fast")]
+        assert shown(screen)[0] == ("echo", "echo-fast")  # the best (g4f's may follow)
+        assert ("echo", "echo") not in shown(screen)
         await pilot.press("ctrl+u", *"O-FAST")  # a substring, whatever the case
         assert shown(screen) == [("echo", "echo-fast")]
         text = screen_text(pilot.app)
@@ -380,3 +382,29 @@ async def test_a_g4f_provider_is_chosen_by_typing_its_name_and_model(tmp_path: P
             await wait_until(
                 pilot, lambda: (session.provider, session.model) == (first, "some-model")
             )
+
+
+async def test_g4f_providers_are_listed_after_the_rest_with_their_models(tmp_path: Path) -> None:
+    from tui.providers import g4f_bridge
+
+    working = g4f_bridge.names()
+    hidden = set(g4f_bridge.names(include_not_working=True)) - set(working)
+    assert working and hidden  # the installed g4f has both kinds, or this proves nothing
+    app = HostApp(host_config(tmp_path))
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen, _ = await open_picker(pilot)
+        await wait_until(pilot, lambda: any(n.startswith("g4f/") for n, _ in shown(screen)))
+        names = [name for name, _ in shown(screen)]
+        assert names.index("echo") < names.index(working[0])  # built-in ones first
+        listed = {name for name in names if name.startswith("g4f/")}
+        assert not listed & hidden  # not working: hidden (typed g4f/NAME/model still works)
+        # a working class's declared models are rows, as a built-in provider's are
+        name, models = next(
+            (n, p.instance_models)
+            for n in working
+            if (p := app.services.core.provider(n)).instance_models
+        )
+        assert {(name, m) for m in models} <= set(shown(screen))
+        await pilot.press(*f"{name}/{models[0]}")
+        await wait_until(pilot, lambda: shown(screen)[0] == (name, models[0]))
+        assert "built-in" in row(pilot, f"{name}/{models[0]}")

@@ -26,7 +26,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..model_lists import LIVE, ModelList, age_text
-from ..providers import G4F_PREFIX
+from ..providers import G4F_PREFIX, g4f_installed
 from ..providers.base import LIVE_LIST_TIMEOUT, Provider
 from ..sanitize import one_line
 from ..services import Services
@@ -68,15 +68,17 @@ def order_choices(recent: list[str], current: Choice, models: dict[str, list[str
 
 
 def filter_entries(entries: list[Entry], query: str) -> list[Entry]:
-    """Substring matches in list order, then fuzzy ones, best first."""
+    """Substring matches in list order; only when there are none, fuzzy ones, best first
+    (with the [g4f] extra's hundreds of models, loose matches after the real ones are
+    noise that pushes nothing useful up)."""
     query = query.strip().lower()
     if not query:
         return list(entries)
-    exact = [e for e in entries if query in e.text.lower()]
+    if exact := [e for e in entries if query in e.text.lower()]:
+        return exact
     fuzzy = FuzzySearch()
-    scored = [(fuzzy.match(query, e.text)[0], e) for e in entries if e not in exact]
-    loose = [e for score, e in sorted(scored, key=lambda pair: -pair[0]) if score > 0]
-    return exact + loose
+    scored = [(fuzzy.match(query, e.text)[0], e) for e in entries]
+    return [e for score, e in sorted(scored, key=lambda pair: -pair[0]) if score > 0]
 
 
 def flags_for(provider: Provider) -> str:
@@ -161,15 +163,30 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
     def on_mount(self) -> None:
         core = self.services.core
         lists = self.services.model_lists
-        for name in core.provider_names():
-            provider = core.provider(name)
-            self._lists[name] = lists.current(provider)  # the cache: no request, no wait
-            self._flags[name] = flags_for(provider)
+        self._add_lists(core.provider_names())
         self._refresh_options()
         self.query_one("#picker-filter", Input).focus()
         stale = [n for n in self._askable() if lists.is_stale(core.provider(n))]
         if stale:
             self._ask(stale, force=False)
+        if g4f_installed():
+            # After the first paint: importing g4f takes a moment the first time. Not in a
+            # thread: its listing refuses connections process-wide while it imports.
+            self.call_after_refresh(self._add_g4f)
+
+    def _add_lists(self, names: list[str]) -> None:
+        core, lists = self.services.core, self.services.model_lists
+        for name in names:
+            provider = core.provider(name)
+            self._lists[name] = lists.current(provider)  # the cache: no request, no wait
+            self._flags[name] = flags_for(provider)
+
+    def _add_g4f(self) -> None:
+        """The [g4f] extra's working providers (g4f/NAME) and the models each declares,
+        after the others; those marked not working are still taken when typed."""
+        names = self.services.core.provider_names(g4f=True)
+        self._add_lists([n for n in names if n not in self._lists])
+        self._refresh_options()
 
     # -- entries --------------------------------------------------------------------------
     def _entries(self) -> list[Entry]:

@@ -401,12 +401,15 @@ class Exchange:
                 "can be copied"
             )
 
-    def _fit(self, instance: Provider, model: str, history: list[dict[str, str]]) -> list:
+    async def _fit(self, instance: Provider, model: str, history: list[dict[str, str]]) -> list:
         """*history* as it fits *model*'s context (tui/context.py); the screen is told what
-        was left out. The session keeps every message."""
+        was left out. The session keeps every message. The service is asked for the size
+        (Ollama's /api/show, kept by the provider) only when the user set none."""
         from .context import CONTEXT_OPTION, context_size, fit, left_out_notice
 
-        size = context_size(model, instance.settings.options.get(CONTEXT_OPTION))
+        configured = instance.settings.options.get(CONTEXT_OPTION)
+        reported = None if configured else await instance.context_window(model)
+        size = context_size(model, configured, reported)
         max_tokens = (self.params or {}).get(
             "max_tokens", instance.settings.params.get("max_tokens")
         )
@@ -474,7 +477,7 @@ class Exchange:
         self, name: str, model: str, history: list[dict[str, str]]
     ) -> AsyncIterator[str]:
         instance = self.core.provider(name)
-        history = self._with_images(instance, model, self._fit(instance, model, history))
+        history = self._with_images(instance, model, await self._fit(instance, model, history))
         retried = False
         while True:
             cleaner = StreamCleaner() if self.clean else None

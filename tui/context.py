@@ -55,11 +55,14 @@ class Fitted:
     budget: int | None  # the tokens the conversation may take, None when unknown
 
 
-def context_size(model: str, configured: object = None) -> int | None:
+def context_size(model: str, configured: object = None, reported: int | None = None) -> int | None:
     """The model's context in tokens: *configured* (``context_tokens``) when it is a
-    positive whole number, else the table's longest matching prefix, else None."""
+    positive whole number, else what the service *reported* (Ollama's /api/show), else the
+    table's longest matching prefix, else None."""
     if isinstance(configured, int) and not isinstance(configured, bool) and configured > 0:
         return configured
+    if reported:
+        return reported
     name = model.lower().rpartition("/")[2]  # "openrouter/x/claude-3" is a claude
     matches = [prefix for prefix in KNOWN_CONTEXT if name.startswith(prefix)]
     return KNOWN_CONTEXT[max(matches, key=len)] if matches else None

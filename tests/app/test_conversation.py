@@ -31,7 +31,7 @@ def make_app(tmp_path: Path, server: OpenAIServer, **config: object) -> Chatterm
 
 def chats(server: OpenAIServer) -> list:
     """The chat requests (the model picker also asks GET /models)."""
-    return [r for r in server.requests if r.method == "POST"]
+    return server.chat_requests
 
 
 def highlighted(options: OptionList) -> str:

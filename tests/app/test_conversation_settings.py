@@ -23,7 +23,7 @@ def saved(app: ChattermApp) -> dict:
 
 
 def last_request(server: OpenAIServer) -> dict:
-    return [r for r in server.requests if r.method == "POST"][-1].json
+    return server.chat_requests[-1].json
 
 
 async def test_the_system_prompt_of_an_open_conversation_changes_and_is_sent(

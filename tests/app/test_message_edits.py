@@ -27,12 +27,12 @@ def contents(tables: list[dict]) -> list[str]:
 
 def sent(server: OpenAIServer) -> list[str]:
     """What the last chat request carried, as the provider sees the conversation."""
-    chats = [r for r in server.requests if r.method == "POST"]
+    chats = server.chat_requests
     return [m["content"] for m in chats[-1].json["messages"]]
 
 
 def chat_count(server: OpenAIServer) -> int:
-    return sum(r.method == "POST" for r in server.requests)
+    return len(server.chat_requests)
 
 
 async def regenerated(pilot: Pilot[None], server: OpenAIServer, reply: str) -> None:

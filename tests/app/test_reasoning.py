@@ -92,7 +92,7 @@ async def test_a_reply_at_the_token_limit_is_marked_and_continues_in_place(
             await pilot.press("ctrl+backslash")
             await wait_until(pilot, lambda: "half and the rest." in screen_text(app))
             await wait_until(pilot, lambda: not app.conversation.streaming)
-            sent = [r for r in server.requests if r.method == "POST"][-1].json["messages"]
+            sent = server.chat_requests[-1].json["messages"]
             assert sent[-1] == {"role": "user", "content": "Continue."}
             messages = saved(app)["messages"]
             assert len(messages) == 2 and messages[-1]["content"] == "The first half and the rest."

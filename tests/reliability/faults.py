@@ -225,7 +225,7 @@ class Cell:
 
     def chat_requests(self) -> list[Any]:
         """The chat requests (VoiGpt also GETs its home page for a token)."""
-        return [r for r in self.server.requests if r.method == "POST"]
+        return self.server.chat_requests
 
 
 @functools.cache

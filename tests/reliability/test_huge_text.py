@@ -53,7 +53,7 @@ async def press_handled(
 
 
 def chats(server: OpenAIServer) -> list:
-    return [r for r in server.requests if r.method == "POST"]
+    return server.chat_requests
 
 
 async def test_key_typed_while_a_1mb_table_streams_is_handled_and_esc_keeps_the_partial(

@@ -84,7 +84,7 @@ def backup_server() -> Iterator[OllamaServer]:
 
 
 def chats(server: LoopbackServer) -> int:
-    return sum(r.method == "POST" for r in server.requests)
+    return len(server.chat_requests)
 
 
 # -- 429 -------------------------------------------------------------------------------------

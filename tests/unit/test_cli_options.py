@@ -64,7 +64,7 @@ class Setup:
 
 def chats(server: OpenAIServer | OllamaServer) -> list[dict]:
     """The JSON bodies of the chat requests the server received."""
-    return [r.json for r in server.requests if r.method == "POST"]
+    return [r.json for r in server.chat_requests]
 
 
 @contextmanager

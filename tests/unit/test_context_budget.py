@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import OpenAIServer
+from tests.servers import OllamaServer, OpenAIServer
 from tui.chat import Core, Exchange
 from tui.config import Config, ConfigError, ProviderConfig, load
 from tui.context import RESEND_LIMIT, context_size, estimate, fit
@@ -56,6 +56,8 @@ def test_context_sizes_come_from_the_setting_then_the_table() -> None:
     assert context_size("my-own-model") is None
     assert context_size("gpt-4o", 8_192) == 8_192
     assert context_size("gpt-4o", True) == 128_000  # not a number of tokens
+    assert context_size("llama3.2", None, 8_192) == 8_192  # the server's word beats the table
+    assert context_size("llama3.2", 4_096, 8_192) == 4_096  # the user's beats the server's
 
 
 def test_context_tokens_in_the_config_must_be_a_positive_whole_number(tmp_path: Path) -> None:
@@ -117,3 +119,44 @@ async def test_a_reply_stopped_at_the_bound_is_not_sent_back_whole(
     assert reply_sent.endswith("[… 3800000 more characters not sent]")
     assert notices == [f"1 long reply sent shortened to {RESEND_LIMIT} characters"]
     assert len(core.store.load(session.id).messages[1].content) == 4_000_000
+
+
+def long_session(core: Core, provider: str, model: str, pairs: int = 8) -> object:
+    session = core.store.new(provider, model, system_prompt="Be brief.")
+    for n in range(pairs):
+        core.store.append(session, Message(role="user", content=f"question {n} {WORDS}"))
+        core.store.append(session, Message(role="assistant", content=f"answer {n} {WORDS}"))
+    return session
+
+
+async def test_ollama_is_asked_for_the_context_its_model_runs_with(core: Core) -> None:
+    show = {"llama3.2": OllamaServer.show_reply(context_length=131_072, num_ctx=3_000)}
+    with OllamaServer(shows=show) as server:
+        core.config.providers["ollama"] = ProviderConfig(
+            name="ollama", kind="ollama", base_url=server.base_url
+        )
+        for prompt in ("and now?", "and then?"):
+            session = long_session(core, "ollama", "llama3.2")
+            exchange = Exchange(core, session, prompt, provider="ollama", model="llama3.2")
+            assert "".join([t async for t in exchange.chunks()])
+            sent = server.requests[-1].json["messages"]
+            assert exchange.context_tokens == 3_000  # num_ctx, not the table's 131,072
+            assert sent[0]["role"] == "system" and sent[-1]["content"] == prompt
+            assert 3 <= len(sent) < 18 and exchange.left_out == 18 - len(sent)
+        assert server.show_requests == 1  # the provider keeps the answer
+
+
+async def test_a_context_tokens_setting_means_ollama_is_not_asked(core: Core) -> None:
+    show = {"llama3.2": OllamaServer.show_reply(num_ctx=3_000)}
+    with OllamaServer(shows=show) as server:
+        core.config.providers["ollama"] = ProviderConfig(
+            name="ollama",
+            kind="ollama",
+            base_url=server.base_url,
+            options={"context_tokens": 200_000},
+        )
+        session = long_session(core, "ollama", "llama3.2")
+        exchange = Exchange(core, session, "and now?", provider="ollama", model="llama3.2")
+        assert "".join([t async for t in exchange.chunks()])
+        assert exchange.context_tokens == 200_000 and exchange.left_out == 0
+        assert server.show_requests == 0

@@ -33,7 +33,7 @@ def gets(server: VoiGptServer) -> int:
 
 
 def posts(server: VoiGptServer) -> int:
-    return sum(r.method == "POST" for r in server.requests)
+    return len(server.chat_requests)
 
 
 @pytest.fixture

@@ -475,6 +475,12 @@ class Provider:
             raise ListFailed("the model list is not in the expected form") from err
         return sorted(name for name in found if name)
 
+    async def context_window(self, model: str) -> int | None:
+        """The context of *model* in tokens, as the service itself reports it; None when
+        the service has no way to say or cannot be asked (the context budget then falls
+        back to ``context_tokens`` and its table). Never raises."""
+        return None
+
     @classmethod
     def has_live_list(cls) -> bool:
         """Does the service list its models (a kind that overrides ``list_models``)?"""

@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..sanitize import one_line
-from .base import Messages, Params, Provider
+from .base import Messages, Params, Provider, ProviderSettings, read_limited
 from .errors import BadResponse, HTTPError, ProviderError, StreamBroken, UnknownModel
 from .parts import Chunk, Reasoning, finish_of, usage_of
 from .sse import iter_lines, iter_ndjson
@@ -28,6 +29,14 @@ DEFAULT_URL = "http://localhost:11434"
 DEFAULT_PORT = 11434
 MAX_TAGS_BODY = 4 << 20
 LIST_TIMEOUT = 5.0
+# POST /api/show: the model file, template and license come along, so a bound well above
+# the few numbers wanted; asked before a prompt is sent, so the wait is short and total.
+MAX_SHOW_BODY = 4 << 20
+SHOW_TIMEOUT = 3.0  # seconds for the whole ask, however the bytes trickle
+SHOW_RETRY_AFTER = 60.0  # a failed ask is kept this long, so not every prompt waits on it
+SHOW_CACHE_SIZE = 64  # (base_url, model) answers kept per provider instance
+# One line of /api/show's "parameters" text: "num_ctx                        8192"
+_NUM_CTX = re.compile(r"^num_ctx[ \t]+([0-9]{1,12})[ \t]*$", re.MULTILINE)
 # Old servers say: model 'x' not found; new ones: model "x" not found, try pulling it first
 _NOT_FOUND = re.compile(r"""model ['"]?(?P<name>[^'"\s]+)['"]? not found""")
 # chatterm's parameter names -> Ollama's options (the model file's PARAMETER names)
@@ -47,6 +56,12 @@ class OllamaProvider(Provider):
     models = ("llama3.2",)
     default_model = "llama3.2"
     accepts_any_model = True  # whatever the user has pulled
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        # (base_url, model) -> (tokens or None, when asked): base_url is in the key because
+        # OLLAMA_HOST can point the same instance at another server
+        self._windows: dict[tuple[str, str], tuple[int | None, float]] = {}
 
     @property
     def base_url(self) -> str:
@@ -107,6 +122,78 @@ class OllamaProvider(Provider):
                 return response.status_code == 200
         except Exception:  # any failure means "no", whatever it was
             return False
+
+    async def context_window(self, model: str) -> int | None:
+        """The model's context in tokens from POST /api/show: the model file's ``num_ctx``
+        (what the server runs it with) over ``<architecture>.context_length`` (what it was
+        trained for); None when the server cannot say. Never raises. An answer is kept per
+        (base_url, model); a failure too, but asked again after SHOW_RETRY_AFTER seconds."""
+        model = model or self.instance_default_model
+        key, now = (self.base_url, model), time.monotonic()
+        if (kept := self._windows.get(key)) is not None:
+            tokens, asked = kept
+            if tokens is not None or now - asked < SHOW_RETRY_AFTER:
+                return tokens
+        tokens = await self._ask_window(model)
+        self._remember_window(key, tokens, now)
+        return tokens
+
+    async def _ask_window(self, model: str) -> int | None:
+        import asyncio
+
+        try:
+            # httpx's timeout is per read: a server sending a byte a second would pass it
+            async with asyncio.timeout(SHOW_TIMEOUT):
+                return window_of(await self._show(model))
+        except Exception:  # refused, timed out, too large, a bad URL: the table stands
+            return None
+
+    async def _show(self, model: str) -> Any:
+        """The /api/show document of *model*; None for an answer other than 200."""
+        url, timeout = f"{self.base_url}/api/show", min(self.settings.timeout, SHOW_TIMEOUT)
+        async with self.client.stream(
+            "POST", url, json={"model": model}, timeout=timeout
+        ) as response:
+            if response.status_code != 200:  # 404: not pulled; the budget needs no reason
+                return None
+            return json.loads(await read_limited(response, MAX_SHOW_BODY, "model information"))
+
+    def _remember_window(self, key: tuple[str, str], tokens: int | None, now: float) -> None:
+        """Keep an answer; past SHOW_CACHE_SIZE the oldest goes (dicts keep insertion order)."""
+        self._windows.pop(key, None)
+        while len(self._windows) >= SHOW_CACHE_SIZE:
+            del self._windows[next(iter(self._windows))]
+        self._windows[key] = (tokens, now)
+
+
+def window_of(show: Any) -> int | None:
+    """The context an /api/show document gives, in tokens: ``num_ctx`` in ``parameters``
+    when the model file sets it (the server runs the model with that), else
+    ``model_info["<general.architecture>.context_length"]``; None when neither is there."""
+    if not isinstance(show, dict):
+        return None
+    return _num_ctx(show.get("parameters")) or _context_length(show.get("model_info"))
+
+
+def _num_ctx(parameters: Any) -> int | None:
+    match = _NUM_CTX.search(parameters) if isinstance(parameters, str) else None
+    return _positive(int(match[1])) if match else None
+
+
+def _context_length(info: Any) -> int | None:
+    if not isinstance(info, dict):
+        return None
+    architecture = info.get("general.architecture")
+    if not isinstance(architecture, str) or not architecture:
+        return None
+    return _positive(info.get(f"{architecture}.context_length"))
+
+
+def _positive(value: Any) -> int | None:
+    """*value* when it is a positive whole number; True is an int to Python, not to us."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
 
 
 def line_text(line: Any) -> tuple[str, bool]:

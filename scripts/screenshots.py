@@ -30,14 +30,14 @@ async def shoot(folder: Path, picture: str, out: Path) -> None:
 
 
 def main(out: Path) -> None:
-    from tests.snapshot_data import PICTURES, demo_environment
+    from tests.snapshot_data import LIVE_PICTURES, PICTURES, demo_environment
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="chatterm-screenshots-") as tmp:
         for picture in PICTURES:
             folder = Path(tmp) / picture
             folder.mkdir()
-            with demo_environment(folder):
+            with demo_environment(folder, live=picture in LIVE_PICTURES):
                 asyncio.run(shoot(folder, picture, out))
 
 

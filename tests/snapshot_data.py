@@ -10,10 +10,12 @@ written, no provider key or local Ollama of the developer's can show, and the on
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
 from tests.app.host import screen_text, wait_until
+from tests.servers import OpenAIServer
+from tui import providers
 from tui.app import ChattermApp
 from tui.attachments import chip
 from tui.config import Config, ProviderConfig
@@ -36,6 +40,7 @@ from tui.screens.model_picker import ModelPickerScreen
 from tui.screens.providers import ProvidersScreen
 from tui.screens.sessions import SessionsScreen
 from tui.screens.settings import SettingsScreen
+from tui.state import RecentModels
 from tui.store import Message, SessionStore
 from tui.widgets import message_log
 
@@ -54,6 +59,13 @@ PARTIAL_SHARE = 0.85  # of the echo reply: its code block is still open
 # A line of the partial reply only (the prompt and the saved replies quote other text): on
 # the screen once the log has rendered what arrived.
 PARTIAL_MARK = f"message = {PARTIAL_PROMPT!r}"
+# The demo's LM Studio: an OpenAI-compatible server on loopback whose live model list F2
+# and F4 show. Its URL is in the F4 picture, so its port is fixed (see live_server).
+LIVE_PORT = 47611
+LIVE_URL = f"http://127.0.0.1:{LIVE_PORT}/v1"
+LIVE_MODELS = ("qwen3-8b", "gemma-3-12b-it", "llama-3.2-3b-instruct", "mistral-small-3.2")
+RECENT = ["lmstudio/qwen3-8b", "openai/gpt-4o-mini"]  # so F2's first rows show a live list
+LIVE_PICTURES = ("model_picker", "providers")  # the pictures that ask it
 
 
 def seed(store: SessionStore) -> str:
@@ -99,6 +111,7 @@ def demo_config() -> Config:
     config.providers["ollama"] = ProviderConfig(
         name="ollama", kind="ollama", base_url="http://127.0.0.1:9"
     )
+    config.providers["lmstudio"] = ProviderConfig(name="lmstudio", kind="openai", base_url=LIVE_URL)
     return config
 
 
@@ -106,7 +119,21 @@ def demo_app(folder: Path) -> ChattermApp:
     """chatterm on the seeded conversations, kept (with the recent models) in *folder*."""
     store = SessionStore(folder / "sessions")
     session = store.load(seed(store))
+    recent = RecentModels(folder / "state.json")
+    for item in reversed(RECENT):
+        recent.push(*item.split("/", 1))
     return ChattermApp(demo_config(), store, session=session, state_path=folder / "state.json")
+
+
+@contextmanager
+def live_server() -> Iterator[OpenAIServer]:
+    """The demo's LM Studio on LIVE_PORT, listing LIVE_MODELS. Pictures taken at the same
+    time (pytest -n) take turns through a lock file, as they share the port."""
+    lock_path = Path(tempfile.gettempdir()) / f"chatterm-demo-{LIVE_PORT}.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with OpenAIServer(port=LIVE_PORT, models=LIVE_MODELS) as server:
+            yield server
 
 
 # Besides every *_API_KEY: what would point the app elsewhere or change how it draws.
@@ -128,22 +155,26 @@ def _environment(folder: Path) -> dict[str, str | None]:
 
 
 @contextmanager
-def demo_environment(folder: Path) -> Iterator[None]:
+def demo_environment(folder: Path, live: bool = False) -> Iterator[None]:
     """Fixed variables for the demo while it runs, and a render budget no machine misses:
     a reply the log takes too long to render goes on as plain text (RENDER_BUDGET), and
-    the pictures must not depend on how busy the machine is."""
+    the pictures must not depend on how busy the machine is. The g4f extra's providers
+    are left out (the pictures show a plain install, whatever g4f version is here); with
+    *live*, the demo's LM Studio (live_server) answers."""
     changes = _environment(folder)
     saved = {name: os.environ.get(name) for name in changes}
-    budget = message_log.RENDER_BUDGET
+    budget, g4f = message_log.RENDER_BUDGET, providers.g4f_installed
     here = os.getcwd()
     try:
         _apply(changes)
         message_log.RENDER_BUDGET = 3600.0
+        providers.g4f_installed = lambda: False
         os.chdir("/")  # the attach box names the folder paths start from: the same everywhere
-        yield
+        with live_server() if live else nullcontext():
+            yield
     finally:
         os.chdir(here)
-        message_log.RENDER_BUDGET = budget
+        message_log.RENDER_BUDGET, providers.g4f_installed = budget, g4f
         _apply(saved)
 
 
@@ -203,6 +234,9 @@ async def show(pilot: Pilot[Any], picture: str) -> None:
         key, kind = SCREENS[picture]
         await pilot.press(key)
         await wait_until(pilot, lambda: shows(kind))
+        if picture == "providers":  # the reader has moved to LM Studio: its live list
+            await pilot.press("end")
+            await wait_until(pilot, lambda: "live, just now" in screen_text(app))
     else:
         assert isinstance(app.screen, ConversationScreen), picture
         show_partial_reply(app.screen)

@@ -140,6 +140,21 @@ async def test_live_models_load_in_a_worker(tmp_path: Path) -> None:
             assert "live, just now" in models  # where the list came from
 
 
+async def test_a_server_on_a_local_address_needs_no_key(tmp_path: Path) -> None:
+    with OpenAIServer(models=["qwen3-8b"]) as server:  # on 127.0.0.1, asking no key
+        config = host_config(tmp_path)
+        config.providers["lmstudio"] = ProviderConfig(
+            name="lmstudio", kind="openai", base_url=server.base_url
+        )
+        async with HostApp(config).run_test(size=(100, 30)) as pilot:
+            screen = await open_providers(pilot, "lmstudio")
+            await settle(pilot, screen)
+            info = " ".join(screen_text(pilot.app).split())
+            assert "key not needed here (add one if the server asks for it)" in info
+            assert "missing" not in info
+            assert "qwen3-8b" in widget_text(screen, "#provider-models")
+
+
 async def test_a_live_list_that_fails_says_why(tmp_path: Path) -> None:
     config = host_config(tmp_path)
     url = f"http://127.0.0.1:{free_port()}/v1"

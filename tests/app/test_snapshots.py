@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.snapshot_data import PICTURES, demo_app, demo_environment, show
+from tests.snapshot_data import LIVE_PICTURES, PICTURES, demo_app, demo_environment, show
 
 SIZES = [(80, 24), (120, 40)]
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Iterator[Path]:
-    with demo_environment(tmp_path):
+def folder(tmp_path: Path, picture: str) -> Iterator[Path]:
+    with demo_environment(tmp_path, live=picture in LIVE_PICTURES):
         yield tmp_path
 
 

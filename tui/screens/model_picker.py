@@ -26,7 +26,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..model_lists import LIVE, ModelList, age_text
-from ..providers import G4F_PREFIX, g4f_installed
+from ..providers import G4F_PREFIX
 from ..providers.base import LIVE_LIST_TIMEOUT, Provider
 from ..sanitize import one_line
 from ..services import Services
@@ -169,10 +169,9 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
         stale = [n for n in self._askable() if lists.is_stale(core.provider(n))]
         if stale:
             self._ask(stale, force=False)
-        if g4f_installed():
-            # After the first paint: importing g4f takes a moment the first time. Not in a
-            # thread: its listing refuses connections process-wide while it imports.
-            self.call_after_refresh(self._add_g4f)
+        # With the [g4f] extra, after the first paint: importing g4f takes a moment the
+        # first time. Not in a thread: its listing refuses connections while it imports.
+        self.call_after_refresh(self._add_g4f)
 
     def _add_lists(self, names: list[str]) -> None:
         core, lists = self.services.core, self.services.model_lists
@@ -184,9 +183,10 @@ class ModelPickerScreen(ModalScreen[Choice | None]):
     def _add_g4f(self) -> None:
         """The [g4f] extra's working providers (g4f/NAME) and the models each declares,
         after the others; those marked not working are still taken when typed."""
-        names = self.services.core.provider_names(g4f=True)
-        self._add_lists([n for n in names if n not in self._lists])
-        self._refresh_options()
+        names = self.services.core.provider_names(g4f=True)  # the others, without the extra
+        if added := [n for n in names if n not in self._lists]:
+            self._add_lists(added)
+            self._refresh_options()
 
     # -- entries --------------------------------------------------------------------------
     def _entries(self) -> list[Entry]:

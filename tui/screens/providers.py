@@ -159,8 +159,10 @@ class ProvidersScreen(Screen[None]):
             return f"{mask_key(resolved)} from ${env} (it wins over config.toml)"
         if resolved:
             return f"{mask_key(resolved)} in config.toml"
-        if provider.needs_auth:
+        if provider.needs_auth and not provider.configured:
             return f"missing: {provider.key_hint()}"
+        if provider.needs_auth:  # a kind that takes keys, at a local address (OpenAI's)
+            return "not needed here (add one if the server asks for it)"
         return "not needed"
 
     def _show_key_input(self, name: str, provider: Provider) -> None:

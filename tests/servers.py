@@ -694,7 +694,10 @@ class OpenAIServer(LoopbackServer):
             return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
 
         pieces = self.pieces()
-        usage = {"prompt_tokens": 9, "completion_tokens": len(pieces), "total_tokens": 9}
+        # total = prompt + completion, as openai's CompletionUsage says (it was 9: the
+        # official client, checked against this server, read a wrong total)
+        usage = {"prompt_tokens": 9, "completion_tokens": len(pieces)}
+        usage["total_tokens"] = 9 + len(pieces)
         closing = [event([choice({}, self.finish_reason)])]
         if self.send_usage and self.usage_shape == "empty_choices":
             closing.append(event([], usage=usage))
@@ -1025,7 +1028,9 @@ class AnthropicServer(LoopbackServer):
         # any, and the text block's start with a ping, as the service sends them.
         opening = [event("message_start", {"message": message})]
         if thoughts:
-            start = {"index": 0, "content_block": {"type": "thinking", "thinking": ""}}
+            # "signature" is required on the block (anthropic's ThinkingBlock), filled later
+            block = {"type": "thinking", "thinking": "", "signature": ""}
+            start = {"index": 0, "content_block": block}
             opening.append(event("content_block_start", start))
             opening += [delta(0, {"type": "thinking_delta", "thinking": t}) for t in thoughts]
             opening.append(delta(0, {"type": "signature_delta", "signature": "c2lnbmF0dXJl"}))
@@ -1062,7 +1067,13 @@ class AnthropicServer(LoopbackServer):
             self.send_whole(ex, mode, "text/html", b"<html><body>Welcome!</body></html>")
             return
         data = [
-            {"type": "model", "id": m, "display_name": m, "created_at": "2025-09-29T00:00:00Z"}
+            {  # as anthropic's ModelInfo has it: "lifecycle" is required there
+                "type": "model",
+                "id": m,
+                "display_name": m,
+                "created_at": "2025-09-29T00:00:00Z",
+                "lifecycle": "active",
+            }
             for m in ([] if mode == "empty" else self.models)
         ]
         first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)

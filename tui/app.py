@@ -21,7 +21,6 @@ from textual.worker import Worker
 
 from . import keymap
 from .attachments import AttachmentError, Loaded, human_size
-from .chat import Core
 from .choice import Choice, NothingToContinue, choose, reopen
 from .commands import ChattermCommands, PaletteEntry
 from .config import Config, ConfigError, permissions_warning
@@ -57,14 +56,18 @@ class ChattermApp(App[None]):
         choice: Choice | None = None,
         attachments: Sequence[Loaded] = (),
         low_bandwidth: bool | None = None,
+        services: Services | None = None,
     ) -> None:
         """*choice* is run_app's, resolved before the app starts (so a usage error never
         opens the app); tests pass *session*, *provider* and *model* instead.
         *attachments* go with the first prompt (text piped to ``chatterm``).
-        *low_bandwidth*: ``--low-bandwidth`` (True) or ``--no-low-bandwidth`` (False)."""
+        *low_bandwidth*: ``--low-bandwidth`` (True) or ``--no-low-bandwidth`` (False).
+        *services*: run_app's, whose core resolved *choice* (else built here)."""
         super().__init__()
         self._attachments = list(attachments)
-        self.services = Services.build(config, store, state_path or data_dir() / "state.json")
+        self.services = services or Services.build(
+            config, store, state_path or data_dir() / "state.json"
+        )
         self.services.low_bandwidth_flag = low_bandwidth
         self._animation_level = self.animation_level  # Textual's, from TEXTUAL_ANIMATIONS
         self._initial = session
@@ -311,7 +314,10 @@ def run_app(args: argparse.Namespace, config: Config) -> int:
         )
         return 2
     store = SessionStore(default_root())
-    core = Core(config, store)  # only for choosing: the app builds its own
+    # One core for choosing and for the app: a provider built to check the choice is the
+    # one that answers (and the one closed at exit).
+    services = Services.build(config, store, data_dir() / "state.json")
+    core = services.core
     which = {"provider": args.provider, "model": args.model}
     try:
         try:
@@ -333,6 +339,7 @@ def run_app(args: argparse.Namespace, config: Config) -> int:
         choice=choice,
         attachments=piped,
         low_bandwidth=getattr(args, "low_bandwidth", None),
+        services=services,
     )
     if problem := store.check():  # e.g. root's after `sudo chatterm`: open, and say so
         app.notify(

@@ -693,8 +693,9 @@ class MessageLog(ScrollView, can_focus=True):
             entry.reasoning_rows = 0
             return []
         style, strips = self._look["reasoning"], _markdown().to_strips
-        label = Text(reasoning_label(entry, monotonic()), style, end="", no_wrap=True)
-        lines = strips(console, Text(label.plain, style, end="", overflow="ellipsis"), options)
+        label = reasoning_label(entry, monotonic())
+        entry.label_changed, entry.drawn_label = label != entry.drawn_label, label
+        lines = strips(console, Text(label, style, end="", overflow="ellipsis"), options)
         if entry.reasoning_open:
             lines += strips(console, Text(entry.reasoning.strip("\n"), style, end=""), options)
         entry.reasoning_rows = len(lines)
@@ -1051,7 +1052,7 @@ class MessageLog(ScrollView, can_focus=True):
         while first < len(old) and first < len(new) and old[first] == new[first]:
             first += 1
         self._after_tick(index, first, len(old), len(new))
-        if entry.reasoning_rows:  # its folded line counts time and tokens: redraw it too
+        if entry.reasoning_rows and entry.label_changed:  # it counts time and tokens
             self._repaint_rows(index, 0, 1)
 
     def _repaint_rows(self, index: int, first: int, rows: int) -> None:

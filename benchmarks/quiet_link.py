@@ -35,6 +35,7 @@ from pathlib import Path
 from tests.pty_driver import CHATTERM, PtyApp
 
 from .run import (
+    BEFORE_ENV,
     BY_KEY,
     CTRL_L,
     END_MARK,
@@ -56,7 +57,6 @@ SSH = "10.0.0.1 51000 10.0.0.2 22"
 IDLE_SECONDS = 5.0
 SCROLLED_SECONDS = 4.0
 OLD_WAYS = 'cursor_blink = true\nredraw = "full"\n'  # the behaviour before, by its settings
-BEFORE_ENV = "CHATTERM_BENCH_BEFORE"  # a folder holding the tui package to run instead
 
 
 def _start(bench: Bench, config: str = "", *args: str, ssh: bool = False) -> PtyApp:

@@ -45,6 +45,7 @@ ECHO_PREFIX = "zqx"  # typed before the timed keystrokes: nowhere else on the sc
 ECHO_KEYS = "abcdefghijklmnopqrst"
 CTRL_Q, CTRL_L, HOME, END, F3 = b"\x11", b"\x0c", b"\x1b[H", b"\x1b[F", b"\x1bOR"
 BASELINE, CHATTERM_NAME = "baseline", "chatterm"
+BEFORE_ENV = "CHATTERM_BENCH_BEFORE"  # a folder holding an older tui package to run
 
 
 # -- the figures ------------------------------------------------------------------------------
@@ -256,6 +257,8 @@ def launch(bench: Bench, app: str, base_url: str, *args: str, data: Path | None 
     one takes a Python trampoline, whose start would count in the start-up time."""
     if app == CHATTERM_NAME:
         argv, env = [CHATTERM, *args], chatterm_env(bench, base_url, data)
+        if before := os.environ.get(BEFORE_ENV):  # an older tui package, found first
+            argv, env["PYTHONPATH"] = [sys.executable, "-m", "tui", *args], before
     else:
         argv, env = [sys.executable, str(BASELINE_APP), base_url], base_env()
     return PtyApp(argv, env, cwd=str(bench.tmp), controlling_terminal=False)

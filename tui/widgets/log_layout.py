@@ -115,8 +115,6 @@ class Entry:
     reasoning_tokens: int | None = None  # the service's count, when it sent one
     finish: str = ""  # why the reply ended: "length" is marked in the header
     reasoning_rows: int = 0  # rows the reasoning block took in the last render
-    drawn_label: str = ""  # the folded line as last drawn: repainted only when it changes
-    label_changed: bool = False
 
     @classmethod
     def from_message(cls, message: object) -> Entry:

@@ -693,9 +693,8 @@ class MessageLog(ScrollView, can_focus=True):
             entry.reasoning_rows = 0
             return []
         style, strips = self._look["reasoning"], _markdown().to_strips
-        label = reasoning_label(entry, monotonic())
-        entry.label_changed, entry.drawn_label = label != entry.drawn_label, label
-        lines = strips(console, Text(label, style, end="", overflow="ellipsis"), options)
+        label = Text(reasoning_label(entry, monotonic()), style, end="", overflow="ellipsis")
+        lines = strips(console, label, options)
         if entry.reasoning_open:
             lines += strips(console, Text(entry.reasoning.strip("\n"), style, end=""), options)
         entry.reasoning_rows = len(lines)
@@ -1052,7 +1051,9 @@ class MessageLog(ScrollView, can_focus=True):
         while first < len(old) and first < len(new) and old[first] == new[first]:
             first += 1
         self._after_tick(index, first, len(old), len(new))
-        if entry.reasoning_rows and entry.label_changed:  # it counts time and tokens
+        # The folded line counts time and tokens, above where the comparison began: it is
+        # repainted when its words changed, not at every tick.
+        if entry.reasoning_rows and old[:1] != new[:1]:
             self._repaint_rows(index, 0, 1)
 
     def _repaint_rows(self, index: int, first: int, rows: int) -> None:

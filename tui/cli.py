@@ -349,7 +349,8 @@ async def _providers_async(args: argparse.Namespace, config: Config) -> int:
     try:
         for name in core.provider_names(g4f=True, not_working=args.all):
             p = core.provider(name)
-            flags = p.flags()
+            # "needs key" is the status's own word (with where the key goes), not a flag
+            flags = [flag for flag in p.flags() if flag != "needs key"]
             configured = "configured" if p.configured else "needs key: " + p.key_hint()
             # --live asks now; without it the cached live list (if any) is shown as it is.
             listed = await lists.refresh(p, force=True) if args.live else lists.current(p)

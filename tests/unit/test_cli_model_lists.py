@@ -75,3 +75,11 @@ def test_unreachable_live_list_says_so(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
     out = providers(tmp_path, README_LIKE.format(url=url), "--live")
     assert "live list failed: unreachable" in "\n".join(block(out, "lmstudio"))
+
+
+def test_a_missing_key_is_said_once_on_the_status_line(tmp_path: Path) -> None:
+    out = providers(tmp_path, "")
+    [status] = [line for line in block(out, "openai") if line.startswith("  status:")]
+    assert status.count("needs key") == 1, status  # it said "needs key: set …; needs key"
+    [status] = [line for line in block(out, "raycast") if line.startswith("  status:")]
+    assert status.count("needs key") == 1 and status.endswith("; not working"), status

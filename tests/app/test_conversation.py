@@ -14,6 +14,7 @@ from tests.app.host import (
     ask,
     host_config,
     local_app,
+    notices,
     screen_text,
     type_and_send,
     wait_until,
@@ -130,6 +131,25 @@ async def test_regenerate_replaces_the_last_reply(tmp_path: Path) -> None:
             messages = saved(app)["messages"]
             assert [m["content"] for m in messages] == ["q", "second answer"]
             assert "first answer" not in screen_text(app)
+
+
+@pytest.mark.parametrize("key", ["ctrl+g", "ctrl+o"])
+async def test_a_key_that_needs_the_reply_finished_says_so_while_it_streams(
+    tmp_path: Path, key: str
+) -> None:
+    """Regenerate and edit-last pressed while a reply streams did nothing at all; they now
+    say why, as Enter does (a key pressed as a reply ends is not lost without a word)."""
+    words = " ".join(f"word{i}" for i in range(200))
+    with OpenAIServer(reply=words, delay=0.02) as server:
+        app = make_app(tmp_path, server)
+        async with app.run_test(size=SIZE) as pilot:
+            await type_and_send(pilot, "go")
+            await wait_until(pilot, lambda: "word3" in screen_text(app))
+            await pilot.press(key)
+            await wait_until(
+                pilot, lambda: "A reply is still streaming: Esc stops it." in notices(app)
+            )
+            assert len(chats(server)) == 1
 
 
 async def test_copy_keys_put_reply_and_code_on_the_clipboard(tmp_path: Path) -> None:

@@ -74,6 +74,16 @@ class Tmux:
         self.cmd("kill-server")
 
 
+PLACEHOLDER = "Message — Enter sends, ctrl+j adds a line"
+
+
+def prompt_box(screen: str) -> str:
+    """The prompt box's first line: the line under the last border drawn above it."""
+    lines = screen.splitlines()
+    tops = [i for i, line in enumerate(lines) if line.startswith("▔▔▔")]
+    return lines[tops[-1] + 1].strip() if tops and tops[-1] + 1 < len(lines) else ""
+
+
 @pytest.fixture
 def tmux(tmp_path: Path) -> Iterator[Tmux]:
     session = Tmux(tmp_path)
@@ -132,30 +142,33 @@ def test_history_editor_and_a_regenerated_alternative_in_tmux(tmux: Tmux, tmp_pa
     def prompts() -> list[str]:
         return [m["content"] for m in messages() if m["role"] == "user"]
 
-    def idle_after(count: int) -> None:
-        """The reply to prompt *count* is saved complete (a key sent while it streams would
-        be refused) and the screen says so."""
+    def sent_and_idle(count: int) -> None:
+        """Enter sends what the prompt box shows; then the reply to prompt *count* is saved
+        complete and the screen says so. tmux can show a screen from before a key took
+        effect, so each step waits for a screen only the step can draw: the text in the box
+        before Enter, and the empty box (cleared in the handler that sets "waiting") with
+        "idle" after it. A key sent while the reply streams would be refused."""
 
         def done(screen: str) -> bool:
             saved = messages()
             complete = bool(saved) and saved[-1].get("status") == "complete"
-            return complete and len(prompts()) == count and "idle" in screen
+            box_empty = prompt_box(screen) == PLACEHOLDER
+            return complete and len(prompts()) == count and box_empty and "idle" in screen
 
+        tmux.wait_for(lambda s: prompt_box(s) not in ("", PLACEHOLDER))
+        tmux.keys("Enter")
         tmux.wait_for(done)
 
     tmux.start(CHATTERM, env)
-    tmux.wait_for(lambda s: "echo · echo" in s)
+    tmux.wait_for(lambda s: "echo · echo" in s and prompt_box(s) == PLACEHOLDER)
     tmux.keys("-l", "first prompt")
-    tmux.keys("Enter")
-    idle_after(1)
+    sent_and_idle(1)
     tmux.keys("Up")  # the empty prompt brings back the last one sent
-    tmux.keys("Enter")
-    idle_after(2)
+    sent_and_idle(2)
     assert prompts() == ["first prompt", "first prompt"]
     tmux.keys("F8")  # the editor runs in this terminal; what it saved comes back
-    tmux.wait_for(lambda s: "written in the editor" in s)
-    tmux.keys("Enter")
-    idle_after(3)
+    tmux.wait_for(lambda s: prompt_box(s) == "written in the editor")
+    sent_and_idle(3)
     assert prompts()[-1] == "written in the editor"
     tmux.keys("C-g")  # regenerate: the old reply stays, one ← away
     tmux.wait_for(lambda s: "‹ 2/2 ›" in s and "idle" in s)

@@ -140,8 +140,7 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
         sends_files = files and (self.editing is None or self.editing.role == "user")
         if not text.strip() and not sends_files:
             return
-        if self.streaming:
-            self.notify("A reply is still streaming: Esc stops it.", severity="warning")
+        if self.busy():
             return
         if self.editing is not None and self.edited(text):
             return  # a reply edited in place: saved, nothing to send
@@ -252,6 +251,13 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
     def _notice(self, text: str) -> None:
         self.status.set_state("waiting", text)
 
+    def busy(self) -> bool:
+        """A reply is streaming, so a key that starts or changes one is refused: say so,
+        because a key pressed just as a reply ends must not vanish without a word."""
+        if self.streaming:
+            self.notify("A reply is still streaming: Esc stops it.", severity="warning")
+        return self.streaming
+
     # -- actions --------------------------------------------------------------------------
     def action_stop(self) -> None:
         if self.streaming:
@@ -262,7 +268,7 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
             self.clear_search()
 
     def action_regenerate(self) -> None:
-        if self.streaming:
+        if self.busy():
             return
         if last_prompt(self.session) is None:
             self.notify("Nothing to regenerate yet.")
@@ -280,7 +286,7 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
     def action_continue_reply(self) -> None:
         """Ask the model to go on with a reply cut at the token limit, in the same message
         (the core's Exchange does it: tui/chat.py)."""
-        if self.streaming:
+        if self.busy():
             return
         reply = continuable(self.session)
         if reply is None:
@@ -293,7 +299,7 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
 
     def action_edit_last(self) -> None:
         index = last_prompt_index(self.session)
-        if self.streaming or index is None:
+        if index is None or self.busy():
             return
         self.start_editing(index)
 

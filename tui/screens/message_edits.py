@@ -40,8 +40,7 @@ class MessageEdits:
 
     def on_message_log_edit(self: ConversationScreen, event: MessageLog.Edit) -> None:
         event.stop()
-        if self.streaming:
-            self.notify("A reply is still streaming: Esc stops it.", severity="warning")
+        if self.busy():
             return
         if event.what == "edit":
             self.start_editing(event.index)

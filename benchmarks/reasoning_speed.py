@@ -12,7 +12,11 @@ Today's chatterm draws the reasoning (a folded line that counts time and tokens)
 before (``--before DIR``, made with ``git archive COMMIT tui | tar -x -C DIR``) reads the
 same events and drops them. Each cell is a median (min–max) over ``--runs``.
 
-    python -m benchmarks.reasoning_speed [--runs 5] --before DIR
+``--full-only`` leaves the paced reply out (a run takes ~2 s instead of ~35 s), for the
+many pairs that full speed needs on a noisy machine; ``--scale K`` sends the reasoning K
+times over, so a cost per reasoning event shows K times larger than the noise.
+
+    python -m benchmarks.reasoning_speed [--runs 5] [--full-only] [--scale K] --before DIR
 """
 
 from __future__ import annotations
@@ -40,18 +44,21 @@ from .run import (
     stream_paced,
 )
 
-KEYS = ("full_time", "full_cpu", "paced_lag", "paced_cpu", "paced_bytes")
+FULL_KEYS = ("full_time", "full_cpu")
+KEYS = (*FULL_KEYS, "paced_lag", "paced_cpu", "paced_bytes")
 Results = dict[str, dict[str, list[float]]]  # figure -> column -> values
 
 
-def measure(bench: Bench, folder: str) -> dict[str, float]:
+def measure(bench: Bench, folder: str, full_only: bool = False) -> dict[str, float]:
     """One full-speed and one paced reply in the program *folder* names ("" for today's)."""
     os.environ[BEFORE_ENV] = folder
     try:
-        values = stream_full(bench, CHATTERM_NAME) | stream_paced(bench, CHATTERM_NAME)
+        values = stream_full(bench, CHATTERM_NAME)
+        if not full_only:
+            values |= stream_paced(bench, CHATTERM_NAME)
     finally:
         os.environ.pop(BEFORE_ENV, None)
-    return {key: values[key] for key in KEYS}
+    return {key: values[key] for key in (FULL_KEYS if full_only else KEYS)}
 
 
 def bench_for(tmp: Path, sizes: Sizes, reasoning: str) -> tuple[Bench, list[TimedServer]]:
@@ -64,13 +71,13 @@ def bench_for(tmp: Path, sizes: Sizes, reasoning: str) -> tuple[Bench, list[Time
     return Bench(sizes, reply, paced_reply, full, paced, tmp), [full, paced]
 
 
-def run(runs: int, before: str) -> Results:
+def run(runs: int, before: str, full_only: bool = False, scale: int = 1) -> Results:
     precompile()
     programs = [("today", "")] + ([("before", before)] if before else [])
     results: Results = {}
     with tempfile.TemporaryDirectory(prefix="chatterm-bench-") as tmp:
         benches = {"plain": bench_for(Path(tmp), Sizes(), "")}
-        benches["reasoning"] = bench_for(Path(tmp), Sizes(), REASONING)
+        benches["reasoning"] = bench_for(Path(tmp), Sizes(), REASONING * scale)
         servers = [server for _, started in benches.values() for server in started]
         for server in servers:
             server.__enter__()
@@ -78,7 +85,7 @@ def run(runs: int, before: str) -> Results:
             for index in range(runs):
                 order = [(p, s) for p in programs for s in benches]
                 for (program, folder), stream in order if index % 2 == 0 else order[::-1]:
-                    values = measure(benches[stream][0], folder)
+                    values = measure(benches[stream][0], folder, full_only)
                     column = f"{program}, {stream}"
                     shown = ", ".join(f"{k} {v:.3f}" for k, v in values.items())
                     print(f"run {index + 1}/{runs} {column}: {shown}", file=sys.stderr, flush=True)
@@ -90,18 +97,34 @@ def run(runs: int, before: str) -> Results:
     return results
 
 
+def _paired(ours: list[float], theirs: list[float]) -> str:
+    """The median of run-by-run ratios. This VM's speed drifts by half over minutes (other
+    tenants); the two programs run next to each other in each run, so their ratio there
+    cancels most of the drift that a ratio of two medians keeps."""
+    ratios = [a / b for a, b in zip(ours, theirs, strict=True) if b > 0]
+    return f"{statistics.median(ratios):.2f}" if ratios else "—"
+
+
 def report(results: Results) -> str:
     columns = list(next(iter(results.values())))
-    lines = ["| figure | " + " | ".join(columns) + " | today with reasoning ÷ before |"]
-    lines.append("|---" * (len(columns) + 2) + "|")
+    lines = [
+        "| figure | "
+        + " | ".join(columns)
+        + " | today with reasoning ÷ before: medians | run by run | plain, run by run |"
+    ]
+    lines.append("|---" * (len(columns) + 4) + "|")
     for key, found in results.items():
         figure = BY_KEY[key]
         cells = [_cell(found[c], figure.unit) for c in columns]
         ours, theirs = found.get("today, reasoning"), found.get("before, reasoning")
-        ratio = "—"
+        ratio = paired = plain = "—"
         if ours and theirs and statistics.median(theirs) > 0:
             ratio = f"{statistics.median(ours) / statistics.median(theirs):.2f}"
-        lines.append(f"| {figure.label} | " + " | ".join(cells) + f" | {ratio} |")
+            paired = _paired(ours, theirs)
+            plain = _paired(found["today, plain"], found["before, plain"])
+        lines.append(
+            f"| {figure.label} | " + " | ".join(cells) + f" | {ratio} | {paired} | {plain} |"
+        )
     return "\n".join(lines)
 
 
@@ -111,9 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--before", type=Path, help="the tui package before issue 14, in DIR")
+    parser.add_argument("--full-only", action="store_true", help="no paced reply")
+    parser.add_argument("--scale", type=int, default=1, help="the reasoning, K times over")
     args = parser.parse_args(argv)
     before = str(args.before.resolve()) if args.before else ""
-    print(report(run(args.runs, before)))
+    print(report(run(args.runs, before, args.full_only, max(1, args.scale))))
     return 0
 
 

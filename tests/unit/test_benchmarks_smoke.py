@@ -47,3 +47,23 @@ def test_screen_model_places_text_where_the_terminal_would() -> None:
     assert rows[0].rstrip() == "end"
     assert rows[1].rstrip() == "  hello é—xld"
     assert rows[3].rstrip() == "bottom"
+
+
+def test_reasoning_speed_pairs_runs_rather_than_dividing_medians() -> None:
+    """Each run's two programs share the machine's speed at that moment: "run by run" is
+    the median of the runs' own ratios, beside the ratio of the two columns' medians."""
+    from benchmarks.reasoning_speed import report
+
+    rows = report(
+        {
+            "full_time": {
+                "today, plain": [1.0, 2.0, 4.0],
+                "today, reasoning": [1.0, 3.0, 2.0],  # runs: 1.0/2.0, 3.0/2.0, 2.0/1.0
+                "before, plain": [1.0, 2.0, 4.0],
+                "before, reasoning": [2.0, 2.0, 1.0],
+            }
+        }
+    ).splitlines()
+    assert "medians | run by run | plain, run by run |" in rows[0]
+    # medians 2.0 / 2.0; the runs' ratios 0.5, 1.5, 2.0; plain 1.0 in every run
+    assert rows[2].endswith("| 1.00 | 1.50 | 1.00 |"), rows[2]

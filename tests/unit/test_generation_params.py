@@ -47,6 +47,21 @@ def test_ask_flags_go_to_ollama_as_options_in_its_own_names(cli: Setup) -> None:
     assert "temperature" not in body and "max_tokens" not in body  # Ollama's dialect only
 
 
+def test_context_tokens_set_for_ollama_is_the_context_it_runs_with(cli: Setup) -> None:
+    text = cli.config.read_text("utf-8").replace(
+        "[providers.ollama]\n", "[providers.ollama]\ncontext_tokens = 8192\n"
+    )
+    cli.config.write_text(text, "utf-8")
+    result = cli.run("-p", "ollama", "ask", "hi")
+    assert result.returncode == 0, result.stderr
+    [body] = chats(cli.local)
+    assert body["options"] == {"num_ctx": 8192}
+    assert cli.local.show_requests == 0  # set by the user: the server is not asked
+    result = cli.run("ask", "hi")  # an OpenAI-compatible endpoint has no such field
+    assert result.returncode == 0, result.stderr
+    assert "num_ctx" not in chats(cli.remote)[-1] and "options" not in chats(cli.remote)[-1]
+
+
 def test_top_p_and_seed_flags_reach_openai(cli: Setup) -> None:
     result = cli.run("ask", "--top-p", "0.9", "--seed", "-3", "hi")
     assert result.returncode == 0, result.stderr

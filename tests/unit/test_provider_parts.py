@@ -204,6 +204,17 @@ async def test_ollama_params_go_in_options(ollama_server, make_provider) -> None
     assert not {"temperature", "max_tokens", "seed", "top_p"} & set(sent)
 
 
+async def test_ollama_runs_the_model_with_the_context_tokens_set(ollama_server, make_provider):
+    """Ollama cuts a prompt longer than the context it runs the model with (4,096 tokens
+    unless told), from the front and silently: the budget set is sent as num_ctx, so the
+    server keeps what chatterm's own fit sends."""
+    provider = make_provider(
+        "ollama", base_url=ollama_server.base_url, options={"context_tokens": 16384}
+    )
+    await drain(provider, HELLO, params={"temperature": 0.3})
+    assert ollama_server.requests[-1].json["options"] == {"temperature": 0.3, "num_ctx": 16384}
+
+
 async def test_ollama_sends_no_options_when_no_params_are_set(ollama_server, ollama) -> None:
     await drain(ollama, HELLO)
     assert "options" not in ollama_server.requests[-1].json

@@ -5,7 +5,8 @@ last one has ``"done": true``. Errors come as ``{"error": "..."}``, as a line or
 Reasoning comes at ``message.thinking`` (a model asked with ``think``), or as a
 ``<think>`` block at the start of the content (one asked without); the last line has the
 counts (``prompt_eval_count``, ``eval_count``) and ``done_reason``. Generation parameters
-go in ``options`` (``num_predict`` is max_tokens).
+go in ``options`` (``num_predict`` is max_tokens; ``context_tokens``, when set, goes as
+``num_ctx``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..context import CONTEXT_OPTION
 from ..sanitize import one_line
 from .base import Messages, Params, Provider, ProviderSettings, read_limited
 from .errors import BadResponse, HTTPError, ProviderError, StreamBroken, UnknownModel
@@ -76,7 +78,7 @@ class OllamaProvider(Provider):
             "messages": [wire_message(m) for m in messages],
             "stream": True,
         }
-        if options := {OPTION_NAMES[k]: v for k, v in (params or {}).items() if k in OPTION_NAMES}:
+        if options := self._options(params):
             body["options"] = options
         url = f"{self.base_url}/api/chat"
         splitter = ThinkSplitter()
@@ -98,6 +100,16 @@ class OllamaProvider(Provider):
                 if done:
                     return
         raise StreamBroken("the Ollama stream ended before its final line (done: true)")
+
+    def _options(self, params: Params | None) -> dict[str, object]:
+        """The parameters in Ollama's names, and ``num_ctx`` when ``context_tokens`` is set:
+        Ollama runs a model with its own context (4,096 tokens unless its model file or
+        OLLAMA_CONTEXT_LENGTH says otherwise) and cuts a longer prompt from the front,
+        silently; with num_ctx it keeps what chatterm's own fit (tui/context.py) sends."""
+        options = {OPTION_NAMES[k]: v for k, v in (params or {}).items() if k in OPTION_NAMES}
+        if context := _positive(self.settings.options.get(CONTEXT_OPTION)):
+            options["num_ctx"] = context
+        return options
 
     def credentials_hint(self) -> str:
         return "chatterm sends Ollama no key: check base_url, or the proxy in front of Ollama"

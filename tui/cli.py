@@ -186,6 +186,7 @@ async def _stream_reply(exchange) -> int:  # exchange: chat.Exchange
     import asyncio
     import signal
 
+    from .chat import LENGTH
     from .providers.errors import ProviderError
     from .signals import ReplySignals
     from .store import SessionError
@@ -234,6 +235,10 @@ async def _stream_reply(exchange) -> int:  # exchange: chat.Exchange
             )
             return EXIT_FAILED
         _finish_line(out, wrote_newline)
+        if exchange.finish is not None and exchange.finish.reason == LENGTH:
+            # stdout cannot tell a cut reply from a whole one; the exit status stays 0,
+            # as the reply is what the model gave
+            _err("the reply stopped at the token limit (max_tokens, or the model's own)")
         return EXIT_OK
 
 

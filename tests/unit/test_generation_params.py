@@ -62,6 +62,20 @@ def test_context_tokens_set_for_ollama_is_the_context_it_runs_with(cli: Setup) -
     assert "num_ctx" not in chats(cli.remote)[-1] and "options" not in chats(cli.remote)[-1]
 
 
+def test_ask_says_on_stderr_when_the_reply_stopped_at_the_token_limit(cli: Setup) -> None:
+    """A script reading stdout cannot tell a cut reply from a whole one: stderr says it,
+    and the exit status stays 0 (the reply is what the model gave)."""
+    result = cli.run("ask", "--max-tokens", "2", "hi")
+    assert result.returncode == 0, result.stderr
+    assert "token limit" not in result.stderr  # finish_reason "stop": nothing to say
+    cli.remote.finish_reason = "length"
+    result = cli.run("ask", "--max-tokens", "2", "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "remote reply\n"
+    assert "chatterm: the reply stopped at the token limit" in result.stderr
+    assert "length" in [saved["messages"][-1].get("finish") for saved in cli.sessions()]
+
+
 def test_top_p_and_seed_flags_reach_openai(cli: Setup) -> None:
     result = cli.run("ask", "--top-p", "0.9", "--seed", "-3", "hi")
     assert result.returncode == 0, result.stderr

@@ -693,11 +693,21 @@ class OpenAIServer(LoopbackServer):
         def choice(delta: Any, finish: str | None = None) -> dict[str, Any]:
             return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
 
-        pieces = self.pieces()
+        pieces, thought = self.pieces(), word_pieces(self.reasoning)
         # total = prompt + completion, as openai's CompletionUsage says (it was 9: the
-        # official client, checked against this server, read a wrong total)
-        usage = {"prompt_tokens": 9, "completion_tokens": len(pieces)}
-        usage["total_tokens"] = 9 + len(pieces)
+        # official client, checked against this server, read a wrong total). The reasoning
+        # is output too, counted apart in completion_tokens_details, as OpenAI, DeepSeek,
+        # OpenRouter and LiteLLM's proxy send it.
+        written = len(pieces) + len(thought)
+        usage: dict[str, Any] = {"prompt_tokens": 9, "completion_tokens": written}
+        usage["total_tokens"] = 9 + written
+        usage["prompt_tokens_details"] = {"cached_tokens": 0, "audio_tokens": 0}
+        usage["completion_tokens_details"] = {
+            "reasoning_tokens": len(thought),
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        }
         closing = [event([choice({}, self.finish_reason)])]
         if self.send_usage and self.usage_shape == "empty_choices":
             closing.append(event([], usage=usage))
@@ -705,10 +715,7 @@ class OpenAIServer(LoopbackServer):
             closing.append(event([{"finish_reason": None, "index": 0, "delta": {}}], usage=usage))
         closing.append(b"data: [DONE]\n\n")
         blank = None if self.reasoning_field == "reasoning_content" else ""
-        thoughts = [
-            event([choice({"content": blank, self.reasoning_field: p})])
-            for p in word_pieces(self.reasoning)
-        ]
+        thoughts = [event([choice({"content": blank, self.reasoning_field: p})]) for p in thought]
         error = {
             "message": "The server had an error while processing your request.",
             "type": "server_error",

@@ -283,10 +283,14 @@ class Exchange:
         # Continuing a reply stopped at the limit (*resume*, the session's last message):
         # the new text, reasoning and output tokens are added to what it already holds.
         self.resume = resume
-        self._before = ("", 0)  # (reasoning, output tokens) the resumed reply held
+        self._before = ("", 0, 0)  # (reasoning, its tokens, output tokens) the resumed reply held
         if resume is not None:
             self.reply, self._parts = resume, [resume.content]
-            self._before = (resume.reasoning, resume.output_tokens or 0)
+            self._before = (
+                resume.reasoning,
+                resume.reasoning_tokens or 0,
+                resume.output_tokens or 0,
+            )
         self.first_chunk_at: float | None = None
         self.started_at = 0.0
         self._last_save = 0.0
@@ -367,12 +371,14 @@ class Exchange:
 
     def _keep_parts(self) -> None:
         """Reasoning, token counts and finish reason on the reply, as far as they came."""
-        reasoning, output_before = self._before
+        reasoning, thought_before, output_before = self._before
         self.reply.reasoning = reasoning + self.reasoning
         if self.usage is not None:
             self.reply.input_tokens = self.usage.input_tokens
-            out = self.usage.output_tokens
+            out, thought = self.usage.output_tokens, self.usage.reasoning_tokens
             self.reply.output_tokens = None if out is None else output_before + out
+            if thought is not None:  # else the count the resumed reply had stays
+                self.reply.reasoning_tokens = thought_before + thought
         if self.finish is not None:
             self.reply.finish = self.finish.reason
 

@@ -39,11 +39,17 @@ class Dialect:
     key: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     reasoning: str = "Weighing the options."
+    # the service's count of the reasoning (OpenAI's completion_tokens_details,
+    # Gemini's thoughtsTokenCount); None where the wire has none and the line says "~N"
+    reasoning_tokens: int | None = None
 
 
 DIALECTS = {
     "openai reasoning_content (DeepSeek, vLLM)": Dialect(
-        "openai", lambda: OpenAIServer(reasoning=THOUGHT, reply=REPLY, finish_reason="length"), 9
+        "openai",
+        lambda: OpenAIServer(reasoning=THOUGHT, reply=REPLY, finish_reason="length"),
+        9,
+        reasoning_tokens=3,
     ),
     "openai reasoning (OpenRouter)": Dialect(
         "openai",
@@ -51,6 +57,7 @@ DIALECTS = {
             reasoning=THOUGHT, reasoning_field="reasoning", reply=REPLY, finish_reason="length"
         ),
         9,
+        reasoning_tokens=3,
     ),
     "openai, LiteLLM's usage chunk with choices": Dialect(
         "openai",
@@ -58,6 +65,7 @@ DIALECTS = {
             reasoning=THOUGHT, reply=REPLY, finish_reason="length", usage_shape="in_choices"
         ),
         9,
+        reasoning_tokens=3,
     ),
     "ollama thinking": Dialect(
         "ollama", lambda: OllamaServer(thinking=THOUGHT, reply=REPLY, done_reason="length"), 26
@@ -84,6 +92,7 @@ DIALECTS = {
         model="gemini-2.5-flash",
         key="gm-test",
         options={"thoughts": True},
+        reasoning_tokens=3,
     ),
 }
 
@@ -116,6 +125,9 @@ async def test_reasoning_usage_and_the_limit_reach_the_screen_and_the_file(
             text = screen_text(app)
             assert "▸ thought" in text and "The first half" in text
             assert "Weighing" not in text and "<think>" not in text  # folded, tags gone
+            counted = dialect.reasoning_tokens
+            tokens = f", {counted} tokens" if counted is not None else ", ~"
+            assert tokens in text.split("▸ thought")[1].split("\n")[0], text
             speed = app.conversation.query_one(StatusLine).speed_text()
             # the service's own counts: of the prompt, and of the reply (no "~" guess)
             assert re.search(rf"\b{dialect.input_tokens}( / \d+)? tokens in", speed), speed
@@ -126,3 +138,4 @@ async def test_reasoning_usage_and_the_limit_reach_the_screen_and_the_file(
     assert (reply["content"], reply["reasoning"]) == ("The first half", dialect.reasoning)
     assert reply["finish"] == "length"
     assert reply["input_tokens"] == dialect.input_tokens and reply["output_tokens"] > 0
+    assert reply.get("reasoning_tokens") == dialect.reasoning_tokens

@@ -27,7 +27,8 @@ async def test_reasoning_is_folded_above_the_reply_and_f12_unfolds_it(tmp_path: 
             await ask(pilot, "hi")
             await wait_until(pilot, lambda: "The answer." in screen_text(app))
             text = screen_text(app)
-            assert "▸ thought" in text and "~" in text and "tokens" in text
+            # the server counts the two reasoning deltas (completion_tokens_details): no "~"
+            assert "▸ thought" in text and ", 2 tokens" in text and "~" not in text
             assert "Weighing the options." not in text  # folded
             assert text.index("thought") < text.index("The answer.")  # above the reply
             await pilot.press("f12")
@@ -40,6 +41,7 @@ async def test_reasoning_is_folded_above_the_reply_and_f12_unfolds_it(tmp_path: 
             assert reply["reasoning"] == "Weighing the options."
             assert reply["content"] == "The answer." and reply["finish"] == "stop"
             assert reply["input_tokens"] == 9 and reply["output_tokens"] > 0  # the server's
+            assert reply["reasoning_tokens"] == 2
 
 
 async def test_thinking_shows_from_the_first_reasoning_token(tmp_path: Path) -> None:
@@ -114,3 +116,31 @@ async def test_the_offline_echo_shows_reasoning_and_the_limit(tmp_path: Path) ->
         await wait_until(pilot, lambda: "stopped at the token limit" not in screen_text(app))
         await wait_until(pilot, lambda: not app.conversation.streaming)
         assert "print(len(message.split()" in app.conversation.session.messages[-1].content
+
+
+async def test_the_services_reasoning_count_adds_up_over_a_continue_and_stays_on_reopening(
+    tmp_path: Path,
+) -> None:
+    thinking = OpenAIServer(reasoning=["a ", "b"], reply=["The first ", "half"])
+    with thinking as server:
+        server.finish_reason = "length"
+        app = local_app(tmp_path, server.base_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await ask(pilot, "write")
+            await wait_until(pilot, lambda: "stopped at the token limit" in screen_text(app))
+            await wait_until(pilot, lambda: not app.conversation.streaming)
+            assert ", 2 tokens" in screen_text(app)  # the server's count, no "~"
+            server.reply, server.reasoning, server.finish_reason = [" and more."], ["c"], "stop"
+            await pilot.press("ctrl+backslash")
+            await wait_until(pilot, lambda: "half and more." in screen_text(app))
+            await wait_until(pilot, lambda: not app.conversation.streaming)
+            assert ", 3 tokens" in screen_text(app)  # 2 before the limit, 1 after
+            reply = saved(app)["messages"][-1]
+            assert (reply["reasoning"], reply["reasoning_tokens"]) == ("a bc", 3)
+            session = app.conversation.session
+    store = app.services.store
+    reopened = ChattermApp(
+        app.services.config, store, session=store.load(session.id), state_path=tmp_path / "s2"
+    )
+    async with reopened.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "▸ thought, 3 tokens" in screen_text(reopened))

@@ -48,7 +48,8 @@ async def test_echo_parts_reach_on_part_and_stay_out_of_the_reply(core: Core) ->
     assert exchange.reasoning.startswith("Reading the prompt…")
     assert exchange.reasoning == "".join(p.text for p in seen if isinstance(p, Reasoning))
     assert exchange.reasoning not in "".join(texts)
-    assert seen[-2:] == [Usage(3, len(compose_reply("one two three").split())), Finish("stop")]
+    written, thought = len(compose_reply("one two three").split()), len(exchange.reasoning.split())
+    assert seen[-2:] == [Usage(3, written + thought, thought), Finish("stop")]
     assert (exchange.usage, exchange.finish) == (seen[-2], seen[-1])
     saved = core.store.load(session.id).messages[-1]
     assert saved.content == compose_reply("one two three") and saved.status == "complete"
@@ -67,7 +68,7 @@ async def test_reasoning_is_cleaned_like_reply_text(core: Core, openai_server) -
     assert "".join(p.text for p in seen if isinstance(p, Reasoning)) == exchange.reasoning
     assert "".join(texts) == "Plain reply."
     assert "Think" not in core.store.load(session.id).messages[-1].content
-    assert exchange.finish == Finish("stop") and exchange.usage == Usage(9, 2)
+    assert exchange.finish == Finish("stop") and exchange.usage == Usage(9, 2 + 3, 3)
 
 
 async def test_a_reasoning_phase_longer_than_request_timeout_is_not_stopped(

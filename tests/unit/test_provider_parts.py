@@ -40,13 +40,14 @@ async def test_openai_reasoning_deltas_are_reasoning_not_text(openai_server, ope
     assert result.error is None
     assert result.chunks == ["Hi ", "there!"]  # the role-only first chunk adds nothing
     assert reasoning_of(result.parts) == THOUGHTS
-    assert others(result.parts) == [Finish("stop"), Usage(9, 2)]
+    # output counts the reasoning, and the reasoning's own count comes apart
+    assert others(result.parts) == [Finish("stop"), Usage(9, 2 + len(THOUGHTS), len(THOUGHTS))]
 
 
 async def test_openai_parts_come_in_stream_order(openai_server, openai) -> None:
     openai_server.reasoning, openai_server.reply = ["a ", "b"], ["x"]
     order = [chunk async for chunk in openai.stream("", HELLO)]
-    assert order == [Reasoning("a "), Reasoning("b"), "x", Finish("stop"), Usage(9, 1)]
+    assert order == [Reasoning("a "), Reasoning("b"), "x", Finish("stop"), Usage(9, 3, 2)]
 
 
 @pytest.mark.parametrize("shape", ["empty_choices", "in_choices"])
@@ -255,5 +256,6 @@ async def test_echo_yields_every_part_around_its_unchanged_reply() -> None:
     assert all(isinstance(c, Reasoning) for c in chunks[:first_text]) and first_text >= 2
     assert "".join(text) == compose_reply("one two three")
     reply_words = len(compose_reply("one two three").split())
-    assert chunks[-2:] == [Usage(3, reply_words), Finish("stop")]
+    thought = sum(len(c.text.split()) for c in chunks[:first_text])  # a word a token
+    assert chunks[-2:] == [Usage(3, reply_words + thought, thought), Finish("stop")]
     assert "Reading the prompt" in "".join(c.text for c in chunks[:first_text])

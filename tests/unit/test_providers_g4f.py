@@ -128,7 +128,7 @@ async def test_text_reasoning_usage_and_finish_go_through_the_core(
     assert "".join([t async for t in exchange.chunks()]) == "Hello from g4f."
     assert exchange.reasoning == "Thinking."
     assert OurReasoning("Thinking.") in parts and Finish("stop") in parts
-    assert exchange.usage == OurUsage(9, 3)
+    assert exchange.usage == OurUsage(9, 3 + 1, 1)  # "Thinking.": one token of reasoning
     sent = server.requests[-1].json
     assert sent["model"] == "loop-big" and sent["temperature"] == 0.3
     assert sent["messages"][-1] == {"role": "user", "content": "hi"}

@@ -185,8 +185,9 @@ async def test_thought_parts_become_reasoning(server, make) -> None:
     assert result.error is None
     assert result.chunks == ["An", "swer"]
     assert result.parts[:2] == [Reasoning("Let me "), Reasoning("think.")]
-    # thoughtsTokenCount is output too (billed so), as OpenAI counts reasoning tokens
-    assert result.parts[2:] == [Finish("stop"), Usage(input_tokens=9, output_tokens=4)]
+    # thoughtsTokenCount is output too (billed so), as OpenAI counts reasoning tokens, and
+    # the reasoning's own count
+    assert result.parts[2:] == [Finish("stop"), Usage(9, 4, reasoning_tokens=2)]
 
 
 async def test_bad_thoughts_option_is_a_setting_error(server, make) -> None:

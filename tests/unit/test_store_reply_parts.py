@@ -16,6 +16,7 @@ def with_parts() -> Session:
     reply = Message("assistant", "The answer.", WHEN, "m-2", "openai", "m", "complete")
     reply.reasoning = "First, think.\nThen answer."
     reply.input_tokens, reply.output_tokens, reply.finish = 12, 840, "length"
+    reply.reasoning_tokens = 610  # of the 840
     session.messages = [Message("user", "hi", WHEN, "m-1"), reply]
     return session
 
@@ -24,7 +25,9 @@ def test_reasoning_usage_and_finish_round_trip_in_their_own_fields() -> None:
     raw = codec.dump(with_parts())
     text = raw.decode()
     assert "reasoning = '''\nFirst, think.\nThen answer.'''" in text
-    assert 'input_tokens = 12\noutput_tokens = 840\nfinish = "length"' in text
+    assert (
+        'input_tokens = 12\noutput_tokens = 840\nreasoning_tokens = 610\nfinish = "length"' in text
+    )
     assert fast_toml.loads(raw) is not None  # the fast reader takes the new fields
     assert codec.parse_document(raw, "s-1", WHEN) == with_parts()
 
@@ -33,6 +36,7 @@ def test_a_reply_without_parts_writes_no_new_keys() -> None:
     session = with_parts()
     reply = session.messages[1]
     reply.reasoning, reply.input_tokens, reply.output_tokens, reply.finish = "", None, None, ""
+    reply.reasoning_tokens = None
     text = codec.dump(session).decode()
     assert "reasoning" not in text and "tokens" not in text and "finish" not in text
 
@@ -70,6 +74,7 @@ def test_an_older_file_loads_unchanged() -> None:
         None,
         "",
     )
+    assert reply.reasoning_tokens is None
     assert reply.extra == {}
 
 

@@ -58,6 +58,33 @@ def test_usage_takes_whole_counts_only() -> None:
     assert usage_of(9.0, 4.5) == Usage(9, None)  # 9.0 is a whole number; 4.5 is not
 
 
+def test_usage_keeps_the_services_count_of_the_reasoning_apart() -> None:
+    assert usage_of(9, 40, 32) == Usage(9, 40, 32)  # of the 40 written, 32 were reasoning
+    assert usage_of(9, 40).reasoning_tokens is None
+    # 0 with reasoning on screen is a proxy filling the field, not a count: "~" stays
+    assert usage_of(9, 40, 0) == Usage(9, 40)
+    assert usage_of(9, 40, "32") == Usage(9, 40)
+    assert usage_of(None, None, 32) == Usage(None, None, 32)
+
+
+def test_openai_usage_reads_completion_tokens_details() -> None:
+    from tui.providers.openai import usage_parts
+
+    details = {"reasoning_tokens": 32, "audio_tokens": 0}
+    usage = {"prompt_tokens": 9, "completion_tokens": 40, "completion_tokens_details": details}
+    assert usage_parts(usage) == Usage(9, 40, 32)
+    assert usage_parts({**usage, "completion_tokens_details": None}) == Usage(9, 40)
+    assert usage_parts({**usage, "completion_tokens_details": [32]}) == Usage(9, 40)
+
+
+def test_gemini_usage_counts_thoughts_as_output_and_apart() -> None:
+    from tui.providers.gemini import usage_parts
+
+    meta = {"promptTokenCount": 9, "candidatesTokenCount": 8, "thoughtsTokenCount": 32}
+    assert usage_parts(meta) == Usage(9, 40, 32)
+    assert usage_parts({"promptTokenCount": 9, "candidatesTokenCount": 8}) == Usage(9, 8)
+
+
 def test_parts_and_think_modules_do_not_import_httpx() -> None:
     code = "import sys, tui.providers.parts, tui.providers.think\nprint('httpx' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

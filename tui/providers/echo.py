@@ -40,7 +40,8 @@ class EchoProvider(Provider):
     ) -> AsyncIterator[Chunk]:
         delay = self.delay_for(model)
         text, reply, finish = plan_reply(messages)
-        for thought in compose_reasoning(text):
+        thoughts = compose_reasoning(text)
+        for thought in thoughts:
             await asyncio.sleep(delay)
             yield Reasoning(thought)
         for piece in split_words(reply):
@@ -48,7 +49,9 @@ class EchoProvider(Provider):
             await asyncio.sleep(delay)
             yield piece
         read = sum(len(str(m.get("content", "")).split()) for m in messages)
-        yield Usage(input_tokens=read, output_tokens=len(reply.split()))
+        # a word a token, the reasoning's among the reply's, as OpenAI counts them
+        reasoned = sum(len(thought.split()) for thought in thoughts)
+        yield Usage(read, len(reply.split()) + reasoned, reasoned or None)
         yield Finish(finish)
 
     def delay_for(self, model: str) -> float:

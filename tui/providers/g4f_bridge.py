@@ -38,7 +38,8 @@ from .errors import (
     StreamBroken,
     UnknownModel,
 )
-from .parts import Chunk, Reasoning, finish_of, usage_of
+from .openai import usage_parts
+from .parts import Chunk, Reasoning, finish_of
 
 PREFIX = G4F_PREFIX
 FLAGS = ("working", "needs_auth", "supports_stream", "supports_message_history")
@@ -181,8 +182,7 @@ class G4FProvider(Provider):
         if isinstance(item, response.Reasoning):
             return Reasoning(str(item))
         if isinstance(item, response.Usage):
-            counts = item.get_dict()
-            return usage_of(counts.get("prompt_tokens"), counts.get("completion_tokens"))
+            return usage_parts(item.get_dict())  # OpenAI's names, as g4f keeps them
         if isinstance(item, response.FinishReason):
             return finish_of(getattr(item, "reason", None))
         return None  # headers, provider info, conversation state, images: not reply text

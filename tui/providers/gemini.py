@@ -382,7 +382,7 @@ def usage_parts(meta: Any) -> Usage | None:
     thoughts = _int(meta.get("thoughtsTokenCount"))
     if thoughts is not None:
         output = (output or 0) + thoughts
-    return usage_of(meta.get("promptTokenCount"), output)
+    return usage_of(meta.get("promptTokenCount"), output, thoughts)
 
 
 def _raise_blocked(feedback: Any) -> None:

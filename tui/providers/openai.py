@@ -265,10 +265,13 @@ def reasoning_text(delta: dict[str, Any]) -> str:
 
 
 def usage_parts(usage: Any) -> Usage | None:
-    """A Usage from an OpenAI ``usage`` object (null on the chunks before the last)."""
+    """A Usage from an OpenAI ``usage`` object (null on the chunks before the last); the
+    reasoning's count is in ``completion_tokens_details`` (OpenAI, DeepSeek, OpenRouter)."""
     if not isinstance(usage, dict):
         return None
-    return usage_of(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+    details = usage.get("completion_tokens_details")
+    reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    return usage_of(usage.get("prompt_tokens"), usage.get("completion_tokens"), reasoning)
 
 
 def wire_message(message: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,10 @@ every one of them:
 
 - ``Reasoning(text)``: a piece of the model's reasoning ("thinking"), raw as it came; the
   core cleans it (``Exchange``) like reply text before it is saved or shown.
-- ``Usage(input_tokens, output_tokens)``: the service's own counts for the whole request
-  (prompt and reply), ``None`` where it gave none. The last one in a stream is the one.
+- ``Usage(input_tokens, output_tokens, reasoning_tokens)``: the service's own counts for
+  the whole request (prompt and reply; the reply's include its reasoning, and
+  ``reasoning_tokens`` says how many of them it was), ``None`` where it gave none. The
+  last one in a stream is the one.
 - ``Finish(reason)``: why the reply ended, normalised (``FINISH_REASONS``) or the
   service's own word, cleaned and short.
 """
@@ -32,10 +34,12 @@ class Reasoning:
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens as the service counts them: the prompt it read and the reply it wrote."""
+    """Tokens as the service counts them: the prompt it read and the reply it wrote, and
+    of that reply, its reasoning (OpenAI's completion_tokens_details, Gemini's thoughts)."""
 
     input_tokens: int | None = None
     output_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,11 +84,13 @@ def finish_of(raw: Any) -> Finish | None:
     return Finish(_SYNONYMS.get(key, word))
 
 
-def usage_of(input_tokens: Any, output_tokens: Any) -> Usage | None:
-    """A Usage from two counts as they came in JSON; a value that is not a whole number
-    of tokens (a bool, a string, negative, 4.5) counts as absent; None when both are."""
-    counted = Usage(_count(input_tokens), _count(output_tokens))
-    if counted.input_tokens is None and counted.output_tokens is None:
+def usage_of(input_tokens: Any, output_tokens: Any, reasoning_tokens: Any = None) -> Usage | None:
+    """A Usage from the counts as they came in JSON; a value that is not a whole number
+    of tokens (a bool, a string, negative, 4.5) counts as absent; None when all are. A
+    reasoning count of 0 is absent too: proxies fill the field with 0 for a model whose
+    reasoning they do not count, and the screen's estimate is better than "0 tokens"."""
+    counted = Usage(_count(input_tokens), _count(output_tokens), _count(reasoning_tokens) or None)
+    if counted == Usage():
         return None
     return counted
 

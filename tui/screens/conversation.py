@@ -227,6 +227,7 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
         reply = exchange.reply
         finish = exchange.finish.reason if exchange.finish else ""
         log = self.log_view
+        log.set_reasoning_tokens(reply.reasoning_tokens)  # the service's count, at the end
         log.finish_reply(status, error, provider=reply.provider, model=reply.model, finish=finish)
         state = {"complete": "idle"}.get(status, status)  # "cancelled" and "error" show as such
         self.status.finish_reason = finish

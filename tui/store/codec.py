@@ -39,7 +39,7 @@ OPTIONAL_MESSAGE_KEYS = ("provider", "model", "status", "error")
 # A reply's extras (model.Message): written only when set. A key of one of these names with
 # a value of another type (a hand-written file, another tool) is somebody's own: kept.
 PART_TEXT_KEYS = ("reasoning", "finish")
-PART_COUNT_KEYS = ("input_tokens", "output_tokens")
+PART_COUNT_KEYS = ("input_tokens", "output_tokens", "reasoning_tokens")
 PART_KEYS = frozenset((*PART_TEXT_KEYS, *PART_COUNT_KEYS))
 MESSAGE_KEYS = frozenset(("id", "role", "content", "created", "parent", *OPTIONAL_MESSAGE_KEYS))
 # [[messages.attachments]] tables: the files sent with a prompt (model.Attachment). A key of

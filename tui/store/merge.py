@@ -26,7 +26,7 @@ def fingerprint(m: Message) -> Fingerprint:
     return (
         m.role, m.content, m.created, m.provider, m.model, m.status, m.error, dict(m.extra),
         m.parent, tuple(m.attachments), m.reasoning, m.input_tokens, m.output_tokens,
-        m.finish,
+        m.reasoning_tokens, m.finish,
     )  # fmt: skip
 
 

@@ -84,10 +84,12 @@ class Message:
     attachments: list[Attachment] = field(default_factory=list)  # in the order sent
     # A reply's extras (tui/providers/parts.py): the model's reasoning, shown folded and
     # never sent back (history() leaves it out); the service's token counts, None where it
-    # sent none; why the reply ended ("length": stopped at the token limit), "" if unsaid.
+    # sent none (reasoning_tokens: how many of output_tokens were the reasoning); why the
+    # reply ended ("length": stopped at the token limit), "" if unsaid.
     reasoning: str = ""
     input_tokens: int | None = None
     output_tokens: int | None = None
+    reasoning_tokens: int | None = None
     finish: str = ""
 
     @property

@@ -126,6 +126,8 @@ class Entry:
         created = getattr(message, "created", None)
         entry = cls(**fields, created=created if isinstance(created, datetime) else None)
         entry.reasoning = str(getattr(message, "reasoning", "") or "")
+        counted = getattr(message, "reasoning_tokens", None)
+        entry.reasoning_tokens = counted if isinstance(counted, int) else None
         entry.finish = str(getattr(message, "finish", "") or "")
         if files := getattr(message, "attachments", None):
             entry.content = str(getattr(message, "typed", entry.content))

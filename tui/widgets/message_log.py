@@ -287,6 +287,7 @@ class MessageLog(LogSearchView, ScrollView, can_focus=True):
         index = self.start_reply(done.provider, done.model)
         entry = self._entries[index]
         entry.content, entry.reasoning, entry.created = done.content, done.reasoning, done.created
+        entry.reasoning_tokens = done.reasoning_tokens
         self._set_body(index, None)
         return index
 

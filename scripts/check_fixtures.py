@@ -72,9 +72,12 @@ def openai_reasoning_usage_and_limit() -> str:
     assert (text, reasoning) == (REPLY, THOUGHT), (text, reasoning)
     assert finishes == ["length"], finishes
     assert usage is not None and usage.prompt_tokens == 9, usage
-    assert usage.completion_tokens == len(REPLY.split()), usage
+    thought = len(THOUGHT.split())  # the reasoning is output too, and counted apart
+    assert usage.completion_tokens == len(REPLY.split()) + thought, usage
+    assert usage.completion_tokens_details.reasoning_tokens == thought, usage
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens, usage
-    return f"text, reasoning_content, finish 'length', usage {usage.completion_tokens} out"
+    out = f"{usage.completion_tokens} out, {thought} of them reasoning"
+    return f"text, reasoning_content, finish 'length', usage {out}"
 
 
 def openai_openrouter_reasoning_and_litellm_usage() -> str:
@@ -83,7 +86,7 @@ def openai_openrouter_reasoning_and_litellm_usage() -> str:
         text, reasoning, finishes, usage = _openai_stream(server)
     assert (text, reasoning) == (REPLY, THOUGHT), (text, reasoning)
     assert finishes == ["stop"], finishes  # the usage chunk's choice has none
-    assert usage is not None and usage.total_tokens == 9 + len(REPLY.split()), usage
+    assert usage is not None and usage.total_tokens == 9 + len(f"{REPLY} {THOUGHT}".split()), usage
     return "reasoning (OpenRouter's field), usage in a chunk with a choice (LiteLLM's)"
 
 

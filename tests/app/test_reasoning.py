@@ -4,6 +4,7 @@ line, and a reply stopped at the token limit marked and continued (ctrl+\\)."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -68,6 +69,24 @@ async def test_status_line_shows_real_speed_first_token_and_input_tokens(tmp_pat
             assert "tok/s" in line and "~" not in line.split("tok/s")[0]  # the service's
             assert "first token" in line
             assert " / " not in line  # m1's context is not known
+
+
+async def test_the_speed_counts_the_reasoning_time_its_tokens_took(tmp_path: Path) -> None:
+    """Services count the reasoning in the output tokens (OpenAI, DeepSeek, Gemini as we add
+    its thoughts, Anthropic, Ollama): the speed is those over the time from the first token
+    of either kind. Over the reply's time alone, 30 tokens of reasoning in 1.5 s and 2 of
+    reply in 0.1 s read as ~300 tok/s; the server sends 20 a second."""
+    with OpenAIServer(reasoning=[f"r{n} " for n in range(30)], reply=["A ", "b"]) as server:
+        server.delay = 0.05
+        app = local_app(tmp_path, server.base_url)
+        async with app.run_test(size=SIZE) as pilot:
+            await ask(pilot, "think")
+            status = app.conversation.query_one(StatusLine)
+            await wait_until(pilot, lambda: "tokens in" in status.speed_text())
+            line = status.speed_text()
+            rate, first = re.search(r"(\d+) tok/s · first token ([\d.]+) s", line).groups()
+            assert int(rate) <= 25, line  # 32 tokens over >= 31 gaps of 0.05 s
+            assert float(first) < 1.2, line  # the first reasoning token, not the reply's
 
 
 async def test_status_line_shows_input_tokens_against_the_models_context(tmp_path: Path) -> None:

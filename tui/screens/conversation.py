@@ -170,10 +170,12 @@ class ConversationScreen(MessageEdits, ConversationSearch, Screen[None]):
 
     @staticmethod
     def _on_part(log: MessageLog, status: StatusLine, part: Part) -> None:
-        """Reasoning streams into the log's folded block; usage goes to the status line.
-        (The finish reason is shown when the reply ends: see ``_finished``.)"""
+        """Reasoning streams into the log's folded block (and counts as output on the status
+        line); usage goes to the status line. (The finish reason is shown when the reply
+        ends: see ``_finished``.)"""
         if isinstance(part, Reasoning):
             log.append_reasoning(part.text)
+            status.count(part.text)
         elif isinstance(part, Usage):
             status.set_usage(part.input_tokens, part.output_tokens)
 

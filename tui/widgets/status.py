@@ -102,7 +102,9 @@ class StatusLine(Static):
         self._redraw()
 
     def count(self, text: str) -> None:
-        """Called per chunk of reply text; the speed is drawn by ``tick`` at the log's pace."""
+        """Called per chunk of output, reply text or reasoning: services count the reasoning
+        in their output tokens, so the speed and the first token start with whichever
+        comes first. The speed is drawn by ``tick`` at the log's pace."""
         if self._first is None:
             self._first = time.monotonic()
             self.state = "streaming"

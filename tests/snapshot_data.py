@@ -31,7 +31,7 @@ from tui import providers
 from tui.app import ChattermApp
 from tui.attachments import chip
 from tui.config import Config, ProviderConfig
-from tui.providers.echo import compose_reply
+from tui.providers.echo import compose_reasoning, compose_reply
 from tui.screens.attach import AttachScreen
 from tui.screens.conversation import ConversationScreen
 from tui.screens.conversation_settings import ConversationSettingsScreen
@@ -85,6 +85,9 @@ def seed(store: SessionStore) -> str:
             model=model,
             status="complete",
         )
+        if provider == "echo":  # echo reasons as a reasoning model does: the folded line
+            reply.reasoning = "".join(compose_reasoning(title))
+            reply.reasoning_tokens = len(reply.reasoning.split())  # a word a token, as echo's
         store.append(session, reply)
         if n == len(TOPICS) - 1:  # regenerated once: the old reply is an alternative, ‹ 2/2 ›
             older = Message(

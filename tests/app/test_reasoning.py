@@ -7,6 +7,9 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
 
 from tests.app.host import ask, local_app, screen_text, type_and_send, wait_until
 from tests.servers import OpenAIServer
@@ -19,6 +22,14 @@ SIZE = (100, 30)
 def saved(app: ChattermApp) -> dict:
     session = app.conversation.session
     return tomllib.loads(app.services.store.path(session.id).read_text())
+
+
+async def speed_line(pilot: Pilot[Any], app: ChattermApp, prompt: str) -> str:
+    """The status line's speed once the exchange of *prompt* has ended and its usage came."""
+    await ask(pilot, prompt)
+    status = app.conversation.query_one(StatusLine)
+    await wait_until(pilot, lambda: "tokens in" in status.speed_text())
+    return status.speed_text()
 
 
 async def test_reasoning_is_folded_above_the_reply_and_f12_unfolds_it(tmp_path: Path) -> None:
@@ -62,10 +73,8 @@ async def test_status_line_shows_real_speed_first_token_and_input_tokens(tmp_pat
     with OpenAIServer(reply=["one ", "two ", "three"]) as server:
         app = local_app(tmp_path, server.base_url)
         async with app.run_test(size=SIZE) as pilot:
-            await ask(pilot, "hi")
-            status = app.conversation.query_one(StatusLine)
-            await wait_until(pilot, lambda: "9 tokens in" in status.speed_text())
-            line = status.speed_text()
+            line = await speed_line(pilot, app, "hi")
+            assert "9 tokens in" in line
             assert "tok/s" in line and "~" not in line.split("tok/s")[0]  # the service's
             assert "first token" in line
             assert " / " not in line  # m1's context is not known
@@ -80,10 +89,7 @@ async def test_the_speed_counts_the_reasoning_time_its_tokens_took(tmp_path: Pat
         server.delay = 0.05
         app = local_app(tmp_path, server.base_url)
         async with app.run_test(size=SIZE) as pilot:
-            await ask(pilot, "think")
-            status = app.conversation.query_one(StatusLine)
-            await wait_until(pilot, lambda: "tokens in" in status.speed_text())
-            line = status.speed_text()
+            line = await speed_line(pilot, app, "think")
             rate, first = re.search(r"(\d+) tok/s · first token ([\d.]+) s", line).groups()
             assert int(rate) <= 25, line  # 32 tokens over >= 31 gaps of 0.05 s
             assert float(first) < 1.2, line  # the first reasoning token, not the reply's
